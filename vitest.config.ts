@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    exclude: ['test/e2e/**', 'node_modules/**'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    // Tests talk to shared real servers (Redis, RabbitMQ, NATS) and start their own
+    // (Prometheus, Alertmanager); two cores, so keep parallelism modest.
+    maxWorkers: 2,
+  },
+});
