@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+
+// Placeholder: the owning area replaces this with its real commands.
+export function registerGpuCommands(_program: Command): void {}
