@@ -1,10 +1,78 @@
 import { z } from 'zod';
+import { durationSchema } from '../../util/duration.ts';
 
-// Owned by the forecast module (issue 6). Placeholder until it lands.
+/** Estimators the forecaster can use; `theil-sen` is the default because it measured best (bench/forecast.ts). */
+export const FORECAST_METHODS = ['theil-sen', 'floor-trend', 'holt', 'linear'] as const;
+export type ForecastMethod = (typeof FORECAST_METHODS)[number];
+
+/**
+ * Which level of a sawtooth series is forecast to reach the threshold:
+ * `peak` — the top of the sawtooth (what a cgroup / kernel limit kills on);
+ * `floor` — the post-GC floor (the live set; what a V8 heap limit kills on).
+ */
+export const ENVELOPES = ['peak', 'floor'] as const;
+export type Envelope = (typeof ENVELOPES)[number];
+
+const attributeValue = z.union([z.string(), z.number(), z.boolean()]);
+
+/** A fixed limit for series whose metric declares none (a queue backlog ceiling, a disk quota). */
+const ceilingSchema = z
+  .object({
+    metric: z.string().min(1),
+    /** Only series whose attributes include all of these. */
+    match: z.record(z.string(), attributeValue).default({}),
+    /** The ceiling, in the metric's unit (e.g. 10000 jobs). */
+    value: z.number().positive(),
+    /** Also forecast the time until the series drains to zero (queues). */
+    drain: z.boolean().default(true),
+  })
+  .strict();
+
+/** Per-metric adjustments of the global settings. */
+const overrideSchema = z
+  .object({
+    metric: z.string().min(1),
+    match: z.record(z.string(), attributeValue).default({}),
+    threshold: z.number().gt(0).max(1).optional(),
+    envelope: z.enum(ENVELOPES).optional(),
+    /** Skip these series entirely. */
+    enabled: z.boolean().optional(),
+  })
+  .strict();
+
 export const forecastConfigSchema = z
   .object({
     enabled: z.boolean().default(true),
+    /** Fraction of the limit whose crossing is forecast (time_to_exhaustion counts down to it). */
+    threshold: z.number().gt(0).max(1).default(0.95),
+    /** History the trend is fitted on. */
+    window: durationSchema.default(600_000),
+    /**
+     * Width of the min/max buckets the sawtooth is reduced to; should span at least one GC
+     * cycle. Default: window / 30, at least 1 s.
+     */
+    bucket: durationSchema.optional(),
+    /** Floor points (closed buckets) needed before the first forecast. */
+    min_points: z.number().int().min(3).default(6),
+    method: z.enum(FORECAST_METHODS).default('theil-sen'),
+    envelope: z.enum(ENVELOPES).default('peak'),
+    /**
+     * A trend whose recent-half slope is below this fraction of its older-half slope is treated
+     * as saturating (warm-up ramp, cache filling): projected to its asymptote, not linearly.
+     */
+    saturation_ratio: z.number().gt(0).lt(1).default(0.6),
+    /** Limit values at or above this are "unlimited" (cgroup v1 reports 2^63 - page). */
+    unlimited_above: z.number().positive().default(2 ** 60),
+    ceilings: z.array(ceilingSchema).default([]),
+    overrides: z.array(overrideSchema).default([]),
   })
   .strict();
 
 export type ForecastConfig = z.output<typeof forecastConfigSchema>;
+export type CeilingConfig = z.output<typeof ceilingSchema>;
+export type OverrideConfig = z.output<typeof overrideSchema>;
+
+/** The bucket width actually used. */
+export function bucketMsOf(config: Pick<ForecastConfig, 'window' | 'bucket'>): number {
+  return config.bucket ?? Math.max(1000, Math.round(config.window / 30));
+}
