@@ -60,7 +60,7 @@ export const anomalyRuleSchema = z
     metric: z.string().min(1).optional(),
     match: matchSchema,
     /** Score (0..1) at or above which a sample counts as anomalous. */
-    sensitivity: z.number().min(0).max(1).default(0.75),
+    sensitivity: z.number().min(0).max(1).default(0.5),
     /** Consecutive anomalous samples needed. */
     samples: z.number().int().min(1).default(3),
     severity: tierSchema.default('warning'),

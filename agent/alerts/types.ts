@@ -10,6 +10,8 @@ export type Labels = Readonly<Record<string, string>>;
 export interface Observation {
   /** Identity labels (series attributes, plugin...) without alertname/severity; the alert's key. */
   readonly labels: Labels;
+  /** Stable key of the source (series key, plugin name): caches the fingerprint between evaluations. */
+  readonly key?: string;
   /** The tier the condition holds for now; null = the condition is false. */
   readonly tier: Tier | null;
   /** The value compared (NaN when there is none, e.g. absent). */

@@ -72,17 +72,18 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> 
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return `${source}:${pos ? `${pos.line}:${pos.col}` : '?'} invalid YAML: ${e.message.split('\n')[0]}`;
+        const pos = lineCounter.linePos(e.pos[0]);
+        return `${source}:${pos.line}:${pos.col} invalid YAML: ${e.message.split('\n')[0]}`;
       }),
     );
   }
 
   const issues: string[] = [];
-  const push = (list: readonly ConfigIssue[], prefix: readonly (string | number)[] = []) => {
+  const push = (list: readonly (ConfigIssue & { lineAt?: readonly (string | number)[] })[], prefix: readonly (string | number)[] = []) => {
     for (const i of list) {
       const path = [...prefix, ...i.path];
-      issues.push(path.length > 0 ? `${where(path)} ${formatPath(path)}: ${i.message}` : `${source}: ${i.message}`);
+      const at = i.lineAt ? [...prefix, ...i.lineAt] : path;
+      issues.push(path.length > 0 ? `${where(at)} ${formatPath(path)}: ${i.message}` : `${source}: ${i.message}`);
     }
   };
 
@@ -92,7 +93,14 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> 
   const raw: unknown = doc.toJS() ?? {};
   const parsed = configSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
-    push(parsed.error.issues.map((i) => ({ path: i.path.filter((p): p is string | number => typeof p !== 'symbol'), message: describeZodIssue(i) })));
+    push(
+      parsed.error.issues.map((i) => {
+        const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
+        // An unknown key is reported on its own line, not its parent's.
+        const lineAt = i.code === 'unrecognized_keys' && i.keys.length > 0 ? [...path, i.keys[0]!] : path;
+        return { path, lineAt, message: describeZodIssue(i) };
+      }),
+    );
   }
   if (!parsed.success || issues.length > 0) throw new ConfigError(issues);
   const config = parsed.data;

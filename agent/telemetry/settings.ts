@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { VigilConfig } from '../config/schema.ts';
 import type { ConfigIssue } from '../config/issues.ts';
 import { parseKeyValueList } from './env-lists.ts';
+import { VERSION } from '../version.ts';
 
 /** Where one OTLP signal (traces or metrics) is pushed, fully resolved. */
 export interface OtlpExportSettings {
@@ -23,7 +24,7 @@ export interface TelemetrySettings {
   readonly resource: Readonly<Record<string, string>>;
   readonly prometheus: { readonly enabled: boolean };
   /** The single HTTP port (/metrics, /api, UI): server.host/port overridden by OTEL_EXPORTER_PROMETHEUS_HOST/PORT. */
-  readonly listen: { readonly host: string; readonly port: number };
+  readonly server: { readonly host: string; readonly port: number };
   readonly otlp: { readonly traces: OtlpExportSettings; readonly metrics: OtlpExportSettings };
   /** Head sampling ratio for traces (parent-based), 0..1. */
   readonly sampleRatio: number;
@@ -45,7 +46,7 @@ export const K8S_ENV: Readonly<Record<string, string>> = {
 const INSTANCE_ID = randomUUID();
 
 export interface TelemetryMeta {
-  /** service.version; omitted when unknown. */
+  /** service.version; defaults to vigil's own version. */
   readonly version?: string;
   /** Defaults to os.hostname(); tests pin it. */
   readonly hostName?: string;
@@ -66,15 +67,21 @@ export function resolveTelemetrySettings(
   meta: TelemetryMeta = {},
 ): { settings: TelemetrySettings; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
-  const envIssue = (message: string): void => {
-    issues.push({ path: [], message });
+  const seen = new Set<string>();
+  // Both signals read the shared variables and keys; report each problem once.
+  const report = (issue: ConfigIssue): void => {
+    const key = `${issue.path.join('.')}\u0000${issue.message}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    issues.push(issue);
   };
+  const envIssue = (message: string): void => report({ path: [], message });
 
   // --- resource ---
   const resource: Record<string, string> = {};
   resource['host.name'] = meta.hostName ?? hostname();
   resource['service.instance.id'] = INSTANCE_ID;
-  if (meta.version) resource['service.version'] = meta.version;
+  resource['service.version'] = meta.version ?? VERSION;
   for (const [variable, attr] of Object.entries(K8S_ENV)) {
     const v = env[variable]?.trim();
     if (v) resource[attr] = v;
@@ -136,13 +143,13 @@ export function resolveTelemetrySettings(
       if (checkUrl(c.endpoint)) {
         url = c.endpoint;
         urlFrom = `telemetry.otlp.${name}.endpoint`;
-      } else issues.push({ path: [...cfgPath, name, 'endpoint'], message: `expected an http(s) URL, got ${JSON.stringify(c.endpoint)}` });
+      } else report({ path: [...cfgPath, name, 'endpoint'], message: `expected an http(s) URL, got ${JSON.stringify(c.endpoint)}` });
     }
     if (!url && cfg.otlp.endpoint) {
       if (checkUrl(cfg.otlp.endpoint)) {
         url = appendSignalPath(cfg.otlp.endpoint, name);
         urlFrom = 'telemetry.otlp.endpoint';
-      } else if (!c.endpoint) issues.push({ path: [...cfgPath, 'endpoint'], message: `expected an http(s) URL, got ${JSON.stringify(cfg.otlp.endpoint)}` });
+      } else if (!c.endpoint) report({ path: [...cfgPath, 'endpoint'], message: `expected an http(s) URL, got ${JSON.stringify(cfg.otlp.endpoint)}` });
     }
 
     // An endpoint in the environment turns the signal on (that is what setting it means in
@@ -152,7 +159,7 @@ export function resolveTelemetrySettings(
     const exporterChoice = env[exporterVar]?.trim().toLowerCase();
     if (exporterChoice === 'none') enabled = false;
     if (enabled && !url) {
-      issues.push({
+      report({
         path: [...cfgPath, name, 'enabled'],
         message: `OTLP ${name} export is enabled but no endpoint is set (telemetry.otlp.endpoint, telemetry.otlp.${name}.endpoint, OTEL_EXPORTER_OTLP_ENDPOINT or ${envSignalVar})`,
       });
@@ -200,7 +207,7 @@ export function resolveTelemetrySettings(
       serviceName,
       resource,
       prometheus: { enabled: cfg.prometheus.enabled },
-      listen: { host, port },
+      server: { host, port },
       otlp: { traces, metrics },
       sampleRatio,
     },

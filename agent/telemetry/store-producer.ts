@@ -44,7 +44,8 @@ export class StoreMetricProducer implements MetricProducer {
   private readonly promNames = new Map<string, string>();
   private readonly counters = new Map<number, CounterState>();
   private readonly unsubscribe: Array<() => void> = [];
-  private readonly scope = { name: 'vigil' };
+  /** The scope of everything this producer exports; the /metrics serializer recognises it by identity. */
+  readonly scope = { name: 'vigil' };
 
   constructor(
     private readonly store: SeriesStore,

@@ -22,12 +22,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       level: opts.level ?? 'info',
       base: { service: 'vigil' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      hooks:
-        secrets.length > 0
-          ? {
-              streamWrite: (line: string) => maskSecrets(line, secrets),
-            }
-          : undefined,
+      // pino replaces its default hooks with whatever is passed, `undefined` included.
+      ...(secrets.length > 0 ? { hooks: { streamWrite: (line: string) => maskSecrets(line, secrets) } } : {}),
     },
     (opts.destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 2, sync: false }),
   );

@@ -1,10 +1,91 @@
 import { z } from 'zod';
+import { durationSchema } from '../../util/duration.ts';
+import { FEATURE_NAMES } from './features.ts';
+import { DEFAULT_DETECTOR_OPTIONS, type DetectorOptions } from './streaming-detector.ts';
 
-// Owned by the anomaly detector (issue 6). Placeholder until it lands.
+const d = DEFAULT_DETECTOR_OPTIONS;
+
+const groupSchema = z
+  .object({
+    /** Name of the group; the score's `group` attribute. */
+    name: z.string().regex(/^[a-zA-Z][\w.-]*$/, 'expected a name of letters, digits, "_", "-" or "."'),
+    /** Metrics scored jointly (one channel each); series with the same attributes form one instance. */
+    metrics: z.array(z.string().min(1)).min(1).max(32),
+    /** Only series whose attributes include these. */
+    match: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  })
+  .strict();
+
+/** The `detect.anomaly` config section. Counts are in points (one point per collection). */
 export const anomalyConfigSchema = z
   .object({
     enabled: z.boolean().default(true),
+    /** Calibrated score (0..1) at which an anomaly event is raised; 0.5 ≈ a 1-in-100,000 surprise. */
+    sensitivity: z.number().gt(0).max(1).default(0.5),
+    /** Training window: the last N feature vectors of each series. */
+    window: z.number().int().min(16).max(100_000).default(d.trainWindow),
+    /** Rebuild each model after this many new points. */
+    retrain_every: z.number().int().min(1).default(d.retrainEvery),
+    /** Points needed before a series is scored at all. */
+    min_train: z.number().int().min(8).default(d.minTrain),
+    trees: z.number().int().min(1).max(1000).default(d.trees),
+    sample_size: z.number().int().min(2).max(4096).default(d.sampleSize),
+    seed: z.number().int().min(0).default(d.seed),
+    features: z
+      .object({
+        window: z.number().int().min(2).max(1000).default(d.features.window),
+        use: z.array(z.enum(FEATURE_NAMES)).min(1).default([...d.features.features]),
+      })
+      .strict()
+      .prefault({}),
+    calibration: z
+      .object({
+        history: z.number().int().min(32).default(d.calibration.history),
+        short: z.number().int().min(1).default(d.calibration.short),
+        min_std: z.number().min(0).default(d.calibration.minStd),
+      })
+      .strict()
+      .prefault({}),
+    /** Weight of the out-of-range term (0 turns it off). */
+    extrapolation: z.number().min(0).default(d.extrapolation),
+    /** Which metrics get a per-series detector (glob patterns with `*`). */
+    metrics: z
+      .object({
+        include: z.array(z.string()).default(['*']),
+        exclude: z.array(z.string()).default([]),
+      })
+      .strict()
+      .prefault({}),
+    groups: z.array(groupSchema).default([]),
+    /** Cap on detectors (series + group instances); each costs ≈ 300 KB at the defaults. */
+    max_detectors: z.number().int().min(1).default(200),
+    /** Repeated detections: a new one must beat the previous `points` scores; events at most once per `cooldown` per subject. */
+    suppression: z
+      .object({
+        points: z.number().int().min(0).default(d.suppression),
+        cooldown: durationSchema.default(300_000),
+      })
+      .strict()
+      .prefault({}),
+    /** Work spent retraining per event-loop turn before yielding, so collection never waits. */
+    retrain_budget: durationSchema.default(8),
   })
   .strict();
 
 export type AnomalyConfig = z.output<typeof anomalyConfigSchema>;
+
+/** The detector settings a config describes (shared by the agent and `vigil detect`). */
+export function detectorOptions(c: AnomalyConfig, seed = c.seed): DetectorOptions {
+  return {
+    trees: c.trees,
+    sampleSize: c.sample_size,
+    seed,
+    trainWindow: c.window,
+    retrainEvery: c.retrain_every,
+    minTrain: Math.min(c.min_train, c.window),
+    features: { window: c.features.window, features: c.features.use },
+    calibration: { history: c.calibration.history, short: c.calibration.short, minStd: c.calibration.min_std },
+    suppression: c.suppression.points,
+    extrapolation: c.extrapolation,
+  };
+}

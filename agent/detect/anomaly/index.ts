@@ -1,7 +1,245 @@
-import type { AgentServices, Subsystem } from '../../services.ts';
-import type { AnomalyConfig } from './config.ts';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { SpanStatusCode, type Context } from '@opentelemetry/api';
+import type { AgentServices, CollectionEvent, CycleEvent, Subsystem } from '../../services.ts';
+import type { Attributes } from '../../plugin/api.ts';
+import type { Series } from '../../store/series-store.ts';
+import { detectorOptions, type AnomalyConfig } from './config.ts';
+import { StreamingDetector, type DetectorOptions } from './streaming-detector.ts';
+import { ANOMALY_METRIC_SPECS, ANOMALY_SCORE_METRIC } from './metrics.ts';
+import { seriesEligibility } from './eligibility.ts';
 
-// Placeholder until the streaming anomaly detector (issue 6) lands.
-export function createAnomalyDetector(_config: AnomalyConfig, _services: AgentServices): Subsystem {
-  return { start: async () => {}, stop: async () => {} };
+export { ANOMALY_SCORE_METRIC } from './metrics.ts';
+
+interface Entry {
+  readonly subject: string;
+  readonly detector: StreamingDetector;
+  /** Channels in order (one for a series, several for a group). */
+  readonly channels: readonly Series[];
+  /** Attributes of the score series. */
+  readonly attrs: Attributes;
+  readonly metric?: string;
+  readonly intervalMs: number;
+  readonly values: Float64Array;
+  lastT: number;
+  lastEventAt: number;
+}
+
+/** Counters the subsystem exposes for tests, the benchmark and debugging. */
+export interface AnomalyDetectorStats {
+  detectors: number;
+  /** Series or group instances refused because max_detectors was reached. */
+  refused: number;
+  scored: number;
+  events: number;
+  retrains: number;
+  /** Total ms spent retraining, and the longest single event-loop turn spent on it. */
+  retrainMs: number;
+  maxRetrainTurnMs: number;
+}
+
+export type AnomalySubsystem = Subsystem & { readonly stats: AnomalyDetectorStats; flushRetrains(): Promise<void> };
+
+/**
+ * The streaming anomaly detector inside the agent: one detector per eligible series (and per
+ * configured group instance), updated from each collection's new points, scores written to
+ * the store as `vigil.anomaly.score`, `anomaly` events when a detection crosses the
+ * sensitivity. Retraining is queued and done in slices of at most `retrain_budget` per
+ * event-loop turn, so a collection never waits behind it.
+ */
+export function createAnomalyDetector(config: AnomalyConfig, services: AgentServices): AnomalySubsystem {
+  const { store, events, tracer, logger } = services;
+  const opts: DetectorOptions = detectorOptions(config);
+  const eligible = seriesEligibility(services.metrics, config.metrics.include, config.metrics.exclude);
+  const bySeries = new Map<number, Entry>();
+  const byGroup = new Map<string, Entry>();
+  const retrainQueue = new Set<Entry>();
+  const stats: AnomalyDetectorStats = { detectors: 0, refused: 0, scored: 0, events: 0, retrains: 0, retrainMs: 0, maxRetrainTurnMs: 0 };
+  const unsubscribe: (() => void)[] = [];
+  let draining: Promise<void> | undefined;
+  let stopped = true;
+  let warnedCap = false;
+
+  const capReached = (): boolean => {
+    if (stats.detectors < config.max_detectors) return false;
+    stats.refused++;
+    if (!warnedCap) {
+      warnedCap = true;
+      logger.warn({ max_detectors: config.max_detectors }, 'anomaly detector: detector cap reached; further series are not scored');
+    }
+    return true;
+  };
+
+  const newEntry = (subject: string, channels: readonly Series[], attrs: Attributes, metric: string | undefined): Entry => {
+    stats.detectors++;
+    const names = channels.map((c) => c.metric);
+    return {
+      subject,
+      detector: new StreamingDetector(names, opts, false),
+      channels,
+      attrs,
+      metric,
+      intervalMs: Math.max(...channels.map((c) => c.intervalMs)),
+      values: new Float64Array(channels.length),
+      lastT: 0,
+      lastEventAt: -Infinity,
+    };
+  };
+
+  /** Feeds the entry's newest values; returns true when it raised an event. */
+  const step = (e: Entry, t: number): boolean => {
+    for (let i = 0; i < e.channels.length; i++) e.values[i] = e.channels[i]!.lastValue;
+    e.lastT = t;
+    const r = e.detector.update(e.values, t);
+    stats.scored++;
+    if (e.detector.retrainDue) retrainQueue.add(e);
+    if (e.detector.modelCount === 0) return false;
+    store.record('detect', ANOMALY_SCORE_METRIC, e.attrs, r.calibrated, t, e.intervalMs);
+    if (r.score < config.sensitivity || t - e.lastEventAt < config.suppression.cooldown) return false;
+    e.lastEventAt = t;
+    stats.events++;
+    const why = e.detector.explain();
+    events.emit('anomaly', {
+      at: t,
+      subject: e.subject,
+      ...(e.metric !== undefined ? { metric: e.metric } : {}),
+      attributes: e.attrs,
+      score: r.calibrated,
+      explanation: `${why.feature} moved most: ${why.z >= 0 ? '+' : ''}${why.z.toFixed(1)} σ from the last ${e.detector.options.trainWindow} points`,
+    });
+    return true;
+  };
+
+  const onCollection = (ev: CollectionEvent): void => {
+    if (!ev.ok || ev.series.length === 0) return;
+    runSpan('collection', ev.context, { 'vigil.plugin': ev.plugin }, () => {
+      let scored = 0;
+      let raised = 0;
+      for (const s of ev.series) {
+        let e = bySeries.get(s.id);
+        if (!e) {
+          if (!eligible(s) || capReached()) continue;
+          e = newEntry(s.key, [s], { metric: s.metric, ...s.attributes }, s.metric);
+          bySeries.set(s.id, e);
+        }
+        if (!(s.lastUpdate > e.lastT)) continue; // nothing new since the last update
+        scored++;
+        if (step(e, s.lastUpdate)) raised++;
+      }
+      return { scored, raised };
+    });
+    scheduleRetrains();
+  };
+
+  const onCycle = (ev: CycleEvent): void => {
+    if (config.groups.length === 0) return;
+    runSpan('cycle', ev.context, {}, () => {
+      let scored = 0;
+      let raised = 0;
+      for (const g of config.groups) {
+        const [first, ...rest] = g.metrics;
+        for (const lead of store.find(first!, g.match)) {
+          const channels: Series[] = [lead];
+          for (const m of rest) {
+            const s = store.lookup(m, lead.attributes) ?? store.find(m, g.match)[0];
+            if (!s) break;
+            channels.push(s);
+          }
+          if (channels.length !== g.metrics.length) continue;
+          const key = `${g.name}\u0000${lead.key}`;
+          let e = byGroup.get(key);
+          if (!e) {
+            if (capReached()) continue;
+            e = newEntry(`group:${g.name}${Object.keys(lead.attributes).length ? ` ${JSON.stringify(lead.attributes)}` : ''}`, channels, { group: g.name, ...lead.attributes }, undefined);
+            byGroup.set(key, e);
+          }
+          let t = 0;
+          for (const c of channels) if (c.lastUpdate > t) t = c.lastUpdate;
+          if (!(t > e.lastT) || channels.some((c) => c.lastUpdate === 0)) continue;
+          scored++;
+          if (step(e, t)) raised++;
+        }
+      }
+      return { scored, raised };
+    });
+    scheduleRetrains();
+  };
+
+  function runSpan(kind: string, parent: Context, attrs: Record<string, string>, fn: () => { scored: number; raised: number }): void {
+    const span = tracer.startSpan('vigil.detect.anomaly', { attributes: { 'vigil.detect.trigger': kind, ...attrs } }, parent);
+    try {
+      const r = fn();
+      span.setAttribute('vigil.detect.scored', r.scored);
+      span.setAttribute('vigil.detect.anomalies', r.raised);
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      logger.error({ err }, 'anomaly detector: scoring failed');
+    } finally {
+      span.end();
+    }
+  }
+
+  /** Drains the retrain queue in slices of ≤ retrain_budget ms, yielding to the event loop between slices. */
+  function scheduleRetrains(): void {
+    if (draining || retrainQueue.size === 0 || stopped) return;
+    draining = (async () => {
+      try {
+        while (retrainQueue.size > 0 && !stopped) {
+          await nextTurn();
+          const t0 = performance.now();
+          let now = t0;
+          for (const e of retrainQueue) {
+            retrainQueue.delete(e);
+            if (e.detector.retrainDue) {
+              e.detector.retrain();
+              stats.retrains++;
+            }
+            now = performance.now();
+            if (now - t0 >= config.retrain_budget) break;
+          }
+          stats.retrainMs += now - t0;
+          if (now - t0 > stats.maxRetrainTurnMs) stats.maxRetrainTurnMs = now - t0;
+        }
+      } catch (err) {
+        logger.error({ err }, 'anomaly detector: retraining failed');
+      } finally {
+        draining = undefined;
+      }
+    })();
+  }
+
+  const dropSeries = (s: Series): void => {
+    const own = bySeries.get(s.id);
+    if (own) {
+      bySeries.delete(s.id);
+      retrainQueue.delete(own);
+      stats.detectors--;
+    }
+    for (const [k, e] of byGroup) {
+      if (e.channels.includes(s)) {
+        byGroup.delete(k);
+        retrainQueue.delete(e);
+        stats.detectors--;
+      }
+    }
+  };
+
+  return {
+    stats,
+    async start() {
+      services.metrics.register('detect', ANOMALY_METRIC_SPECS);
+      stopped = false;
+      unsubscribe.push(events.on('collection', onCollection), events.on('cycle', onCycle), store.onSeriesRemoved(dropSeries));
+    },
+    async stop() {
+      stopped = true;
+      for (const u of unsubscribe.splice(0)) u();
+      await draining;
+      retrainQueue.clear();
+    },
+    /** Waits until queued retrains are done (tests, benchmarks). */
+    async flushRetrains() {
+      while (draining) await draining;
+    },
+  };
 }

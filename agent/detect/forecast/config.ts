@@ -57,13 +57,19 @@ export const forecastConfigSchema = z
     method: z.enum(FORECAST_METHODS).default('theil-sen'),
     envelope: z.enum(ENVELOPES).default('peak'),
     /**
-     * A trend whose recent-half slope is below this fraction of its older-half slope is treated
-     * as saturating (warm-up ramp, cache filling): projected to its asymptote, not linearly.
+     * Growth whose post-GC floor bends over with this significance (|t| of the quadratic term)
+     * counts as saturating (warm-up ramp, cache filling, a leak that stopped) and is projected
+     * to its asymptote instead of linearly. Lower: fewer false forecasts on plateaus, more risk
+     * of under-forecasting a leak that wobbles.
      */
-    saturation_ratio: z.number().gt(0).lt(1).default(0.6),
+    curvature_significance: z.number().positive().default(2),
     /** Limit values at or above this are "unlimited" (cgroup v1 reports 2^63 - page). */
     unlimited_above: z.number().positive().default(2 ** 60),
+    /** Watch only these metrics (default: every metric that declares a limit, plus ceilings). */
+    metrics: z.array(z.string().min(1)).default([]),
     ceilings: z.array(ceilingSchema).default([]),
+    /** Metrics (with a limit) that also get a time to drain while they fall: queue backlogs. */
+    drain: z.array(z.string().min(1)).default(['vigil.queue.backlog']),
     overrides: z.array(overrideSchema).default([]),
   })
   .strict();

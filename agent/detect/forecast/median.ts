@@ -13,6 +13,14 @@ export function medianInPlace(a: Float64Array, n: number): number {
   return (lo + hi) / 2;
 }
 
+/**
+ * Moves the k-th smallest of a[left..right] to index k (smaller ones before it, larger after)
+ * and returns it.
+ */
+export function selectInPlace(a: Float64Array, left: number, right: number, k: number): number {
+  return select(a, left, right, k);
+}
+
 function select(a: Float64Array, left: number, right: number, k: number): number {
   while (right > left) {
     const pivot = a[(left + right) >> 1]!;

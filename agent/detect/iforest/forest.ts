@@ -3,7 +3,7 @@ import { averagePathLength } from './path-length.ts';
 
 export const MAX_FEATURES = 255;
 /** Trees walked side by side when scoring: independent chains of loads overlap in the CPU. */
-const LANES = 4;
+const LANES = 8;
 
 export interface ForestOptions {
   /** Number of isolation trees t (default 100). */
@@ -20,7 +20,7 @@ export interface ForestOptions {
  * are (feature: u8, threshold: f32), the 2^height bottom slots hold depth + c(size) of the
  * leaf that covers them. A leaf that stops early is padded down to the bottom (its padding
  * nodes route anywhere, every slot below holds the same value), so every walk takes exactly
- * `height` steps: no branch on "is this a leaf", and four trees are walked in lockstep so
+ * `height` steps: no branch on "is this a leaf", and eight trees are walked in lockstep so
  * their memory loads overlap. Scoring allocates nothing.
  */
 export class IsolationForest {
@@ -159,18 +159,30 @@ export class IsolationForest {
       const b1 = b0 + nodes;
       const b2 = b1 + nodes;
       const b3 = b2 + nodes;
+      const b4 = b3 + nodes;
+      const b5 = b4 + nodes;
+      const b6 = b5 + nodes;
+      const b7 = b6 + nodes;
       let i0 = 0;
       let i1 = 0;
       let i2 = 0;
       let i3 = 0;
+      let i4 = 0;
+      let i5 = 0;
+      let i6 = 0;
+      let i7 = 0;
       for (let k = 0; k < height; k++) {
         i0 = 2 * i0 + 1 + +(x[offset + feat[b0 + i0]!]! >= thr[b0 + i0]!);
         i1 = 2 * i1 + 1 + +(x[offset + feat[b1 + i1]!]! >= thr[b1 + i1]!);
         i2 = 2 * i2 + 1 + +(x[offset + feat[b2 + i2]!]! >= thr[b2 + i2]!);
         i3 = 2 * i3 + 1 + +(x[offset + feat[b3 + i3]!]! >= thr[b3 + i3]!);
+        i4 = 2 * i4 + 1 + +(x[offset + feat[b4 + i4]!]! >= thr[b4 + i4]!);
+        i5 = 2 * i5 + 1 + +(x[offset + feat[b5 + i5]!]! >= thr[b5 + i5]!);
+        i6 = 2 * i6 + 1 + +(x[offset + feat[b6 + i6]!]! >= thr[b6 + i6]!);
+        i7 = 2 * i7 + 1 + +(x[offset + feat[b7 + i7]!]! >= thr[b7 + i7]!);
       }
       // bottom slot j of tree t lives at leaf[t * (nodes + 1) + j], j = i - nodes
-      total += leaf[b0 + t + i0 - nodes]! + leaf[b1 + t + 1 + i1 - nodes]! + leaf[b2 + t + 2 + i2 - nodes]! + leaf[b3 + t + 3 + i3 - nodes]!;
+      total += leaf[b0 + t + i0 - nodes]! + leaf[b1 + t + 1 + i1 - nodes]! + leaf[b2 + t + 2 + i2 - nodes]! + leaf[b3 + t + 3 + i3 - nodes]! + leaf[b4 + t + 4 + i4 - nodes]! + leaf[b5 + t + 5 + i5 - nodes]! + leaf[b6 + t + 6 + i6 - nodes]! + leaf[b7 + t + 7 + i7 - nodes]!;
     }
     for (; t < trees; t++) {
       const b = t * nodes;
@@ -259,25 +271,23 @@ export class IsolationForest {
       rng: this.rng.state(),
       lo: Array.from(this.lo),
       hi: Array.from(this.hi),
-      feat: Buffer.from(this.feat.buffer, this.feat.byteOffset, this.feat.byteLength).toString('base64'),
-      thr: Buffer.from(this.thr.buffer, this.thr.byteOffset, this.thr.byteLength).toString('base64'),
+      feat: toBase64(this.feat),
+      thr: toBase64(f32ToBytes(this.thr)),
+      leaf: toBase64(f32ToBytes(this.leafValue)),
     };
   }
 
   static fromJSON(j: IsolationForestJson): IsolationForest {
     if (j.kind !== 'vigil.iforest' || j.version !== 1) throw new Error(`isolation forest: unsupported model kind ${String(j.kind)} v${String(j.version)}`);
     const f = new IsolationForest({ trees: j.trees, sampleSize: j.sampleSize });
-    const feat = Buffer.from(j.feat, 'base64');
-    const thr = Buffer.from(j.thr, 'base64');
-    f.restore(j.dims, j.heightLimit, j.psi, j.rng, Float64Array.from(j.lo), Float64Array.from(j.hi), new Uint8Array(feat), bytesToF32(thr));
+    f.restore(j.dims, j.heightLimit, j.psi, j.rng, Float64Array.from(j.lo), Float64Array.from(j.hi), new Uint8Array(Buffer.from(j.feat, 'base64')), bytesToF32(Buffer.from(j.thr, 'base64')), bytesToF32(Buffer.from(j.leaf, 'base64')));
     return f;
   }
 
-  /** Compact binary form: a 64-byte header, then lo/hi (f64), thresholds (f32), features (u8). */
+  /** Compact binary form: a 64-byte header, lo/hi (f64), thresholds and leaf values (f32), features (u8); little-endian. */
   toBinary(): Uint8Array {
     const d = this.dimsValue;
-    const header = 64;
-    const size = header + 16 * d + this.thr.byteLength + this.feat.byteLength;
+    const size = HEADER + 16 * d + this.thr.byteLength + this.leafValue.byteLength + this.feat.byteLength;
     const out = new Uint8Array(size);
     const v = new DataView(out.buffer);
     out.set(MAGIC, 0);
@@ -289,43 +299,49 @@ export class IsolationForest {
     v.setUint32(24, this.psiUsed, true);
     const s = this.rng.state();
     for (let i = 0; i < 4; i++) v.setInt32(28 + 4 * i, s[i]!, true);
-    let o = header;
+    let o = HEADER;
     for (let f = 0; f < d; f++, o += 8) v.setFloat64(o, this.lo[f]!, true);
     for (let f = 0; f < d; f++, o += 8) v.setFloat64(o, this.hi[f]!, true);
     for (let i = 0; i < this.thr.length; i++, o += 4) v.setFloat32(o, this.thr[i]!, true);
+    for (let i = 0; i < this.leafValue.length; i++, o += 4) v.setFloat32(o, this.leafValue[i]!, true);
     out.set(this.feat, o);
     return out;
   }
 
   static fromBinary(bytes: Uint8Array): IsolationForest {
+    if (bytes.byteLength < HEADER) throw new Error(`isolation forest: binary model too short (${bytes.byteLength} bytes)`);
     const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let i = 0; i < 4; i++) if (bytes[i] !== MAGIC[i]) throw new Error('isolation forest: not a vigil model (bad magic)');
     if (v.getUint32(4, true) !== 1) throw new Error(`isolation forest: unsupported binary version ${v.getUint32(4, true)}`);
     const trees = v.getUint32(8, true);
     const d = v.getUint32(16, true);
     const height = v.getUint32(20, true);
-    const nodes = 2 ** (height + 1) - 1;
-    const expected = 64 + 16 * d + 5 * nodes * trees;
+    const nodes = 2 ** height - 1;
+    const expected = HEADER + 16 * d + (4 * nodes + 4 * (nodes + 1) + nodes) * trees;
     if (bytes.byteLength !== expected) throw new Error(`isolation forest: binary model is ${bytes.byteLength} bytes, expected ${expected}`);
     const f = new IsolationForest({ trees, sampleSize: v.getUint32(12, true) });
     const rng: [number, number, number, number] = [v.getInt32(28, true), v.getInt32(32, true), v.getInt32(36, true), v.getInt32(40, true)];
-    let o = 64;
+    let o = HEADER;
     const lo = new Float64Array(d);
     const hi = new Float64Array(d);
     for (let i = 0; i < d; i++, o += 8) lo[i] = v.getFloat64(o, true);
     for (let i = 0; i < d; i++, o += 8) hi[i] = v.getFloat64(o, true);
     const thr = new Float32Array(nodes * trees);
     for (let i = 0; i < thr.length; i++, o += 4) thr[i] = v.getFloat32(o, true);
+    const leaf = new Float32Array((nodes + 1) * trees);
+    for (let i = 0; i < leaf.length; i++, o += 4) leaf[i] = v.getFloat32(o, true);
     const feat = bytes.slice(o, o + nodes * trees);
-    f.restore(d, height, v.getUint32(24, true), rng, lo, hi, feat, thr);
+    f.restore(d, height, v.getUint32(24, true), rng, lo, hi, feat, thr, leaf);
     return f;
   }
 
-  private restore(dims: number, height: number, psi: number, rng: readonly [number, number, number, number], lo: Float64Array, hi: Float64Array, feat: Uint8Array, thr: Float32Array): void {
-    const nodes = 2 ** (height + 1) - 1;
-    if (feat.length !== nodes * this.trees || thr.length !== nodes * this.trees) {
-      throw new Error(`isolation forest: model arrays hold ${feat.length}/${thr.length} nodes, expected ${nodes * this.trees}`);
+  private restore(dims: number, height: number, psi: number, rng: readonly [number, number, number, number], lo: Float64Array, hi: Float64Array, feat: Uint8Array, thr: Float32Array, leaf: Float32Array): void {
+    const nodes = 2 ** height - 1;
+    if (feat.length !== nodes * this.trees || thr.length !== nodes * this.trees || leaf.length !== (nodes + 1) * this.trees) {
+      throw new Error(`isolation forest: model arrays hold ${feat.length}/${thr.length}/${leaf.length} nodes, expected ${nodes * this.trees} internal per array`);
     }
+    if (lo.length !== dims || hi.length !== dims) throw new Error(`isolation forest: feature ranges hold ${lo.length} values, expected ${dims}`);
+    for (let i = 0; i < feat.length; i++) if (feat[i]! >= dims) throw new Error(`isolation forest: node ${i} splits on feature ${feat[i]} of ${dims}`);
     this.dimsValue = dims;
     this.heightLimitValue = height;
     this.nodesPerTree = nodes;
@@ -336,6 +352,7 @@ export class IsolationForest {
     this.hi = hi;
     this.feat = feat;
     this.thr = thr;
+    this.leafValue = leaf;
   }
 }
 
@@ -350,13 +367,28 @@ export interface IsolationForestJson {
   readonly rng: [number, number, number, number];
   readonly lo: number[];
   readonly hi: number[];
-  /** base64 of the u8 feature array (255 = leaf). */
+  /** base64 of the u8 feature array, heap order. */
   readonly feat: string;
-  /** base64 of the f32 threshold array (little-endian). */
+  /** base64 of the f32 threshold array (little-endian), 2^height − 1 per tree. */
   readonly thr: string;
+  /** base64 of the f32 bottom-slot values (depth + c(size)), 2^height per tree. */
+  readonly leaf: string;
 }
 
 const MAGIC = new Uint8Array([0x56, 0x49, 0x46, 0x31]); // "VIF1"
+const HEADER = 64;
+
+function toBase64(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+}
+
+/** Little-endian bytes of a float32 array whatever the host's byte order. */
+function f32ToBytes(a: Float32Array): Uint8Array {
+  const out = new Uint8Array(a.length * 4);
+  const v = new DataView(out.buffer);
+  for (let i = 0; i < a.length; i++) v.setFloat32(i * 4, a[i]!, true);
+  return out;
+}
 
 function bytesToF32(b: Uint8Array): Float32Array {
   const out = new Float32Array(b.byteLength / 4);

@@ -5,6 +5,7 @@
   var series = new Map(); // id -> { meta, t: [], v: [] }
   var charts = new Map(); // "source\u0000metric" -> { el, plot, ids, lastEl, dirty }
   var frames = 0;
+  var lastNow = Date.now();
   var $ = function (id) { return document.getElementById(id); };
   var chartsRoot = $('charts');
   var palette = ['#58a6ff', '#3fb950', '#f0883e', '#d2a8ff', '#f85149', '#d29922', '#39c5cf', '#ff7b72'];
@@ -26,7 +27,7 @@
   function fmtSeconds(s) {
     if (s < 0) return '–';
     if (s < 90) return Math.round(s) + ' s';
-    if (s < 5400) return Math.round(s / 60) + ' min';
+    if (s < 5400) return (s < 600 ? (s / 60).toFixed(1) : Math.round(s / 60)) + ' min';
     if (s < 172800) return (s / 3600).toFixed(1) + ' h';
     return (s / 86400).toFixed(1) + ' d';
   }
@@ -147,7 +148,7 @@
       var width = Math.max(300, c.el.clientWidth - 10);
       var opts = {
         width: width, height: 170,
-        scales: { x: { time: true } },
+        scales: { x: { time: true, range: function () { return [lastNow / 1000 - WINDOW_MS / 1000, lastNow / 1000]; } } },
         axes: [
           { stroke: '#8a93a6', grid: { stroke: '#2a2f3a' } },
           { stroke: '#8a93a6', grid: { stroke: '#2a2f3a' }, size: 70,
@@ -172,6 +173,7 @@
   }
 
   function trim(now) {
+    lastNow = now;
     var from = now - WINDOW_MS;
     series.forEach(function (s) {
       var n = 0;

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Backoff } from '../backoff.ts';
@@ -50,7 +51,8 @@ export async function resolveRedisTarget(cfg: RedisEndpointConfig): Promise<Redi
   if (secure) {
     const t = typeof cfg.tls === 'object' ? cfg.tls : {};
     tls = {
-      servername: t.server_name ?? host,
+      // SNI must not be an IP address (RFC 6066); Node then verifies the IP SAN itself.
+      servername: t.server_name ?? (isIP(host) ? undefined : host),
       rejectUnauthorized: !t.insecure_skip_verify,
       ...(t.ca_file ? { ca: await readFile(t.ca_file, 'utf8') } : {}),
     };
@@ -70,7 +72,10 @@ export async function resolveRedisTarget(cfg: RedisEndpointConfig): Promise<Redi
 export function withAddress(base: RedisTarget, host: string, port: number): RedisTarget {
   const scheme = base.tls ? 'rediss' : 'redis';
   const hostPart = host.includes(':') ? `[${host}]` : host;
-  return { ...base, host, port, tls: base.tls ? { ...base.tls, servername: base.tls.servername === base.host ? host : base.tls.servername } : undefined, label: `${scheme}://${hostPart}:${port}` };
+  let tls = base.tls;
+  // A servername derived from the seed's host follows the node; an explicit one is kept.
+  if (tls && (tls.servername === undefined || tls.servername === base.host)) tls = { ...tls, servername: isIP(host) ? undefined : host };
+  return { ...base, host, port, tls, label: `${scheme}://${hostPart}:${port}` };
 }
 
 export interface ManagedRedisOptions {
@@ -124,7 +129,7 @@ export class ManagedRedis {
     try {
       return await fn(client);
     } catch (err) {
-      if (!isConnectionError(err) || this.closed) throw err;
+      if (!isConnectionError(err) || this.closed) throw this.wrap(err);
       this.drop();
       if (!hadHealthy) throw this.wrap(err);
       // The connection died under us: one immediate reconnect, then give up for this round.
@@ -140,11 +145,10 @@ export class ManagedRedis {
     if (this.client) this.drop();
     const now = Date.now();
     if (!this.backoff.ready(now)) {
-      const last = this.lastError ? `: ${errorMessage(this.lastError)}` : '';
-      const err = new (this.lastError instanceof RedisUnreachableError ? RedisUnreachableError : Error)(
-        `${this.label}: not connected, next attempt in ${Math.ceil(this.backoff.waitMs(now) / 1000)}s${last.replace(`${this.label}: `, '')}`,
-      );
-      throw err;
+      // Repeat the last error (it says what is wrong) without touching the network.
+      const last = this.lastError ? errorMessage(this.lastError) : `${this.label}: not connected`;
+      const Ctor = this.lastError instanceof RedisUnreachableError ? RedisUnreachableError : Error;
+      throw new Ctor(`${last} (next attempt in ${Math.ceil(this.backoff.waitMs(now) / 1000)}s)`);
     }
     this.connecting = this.open().finally(() => {
       this.connecting = undefined;
@@ -175,10 +179,12 @@ export class ManagedRedis {
       commandTimeout: this.opts.commandTimeoutMs,
     };
     const client = new Redis(options);
-    // Without a listener ioredis would print every socket error as unhandled.
+    let attemptError: Error | undefined;
+    // Without a listener ioredis would print every socket error as unhandled. The listener
+    // also keeps the real cause: connect() itself only rejects with "Connection is closed".
     client.on('error', (err: Error) => {
-      this.lastError = err;
-      this.opts.onError?.(`${this.label}: ${errorMessage(err)}`);
+      attemptError ??= err;
+      if (this.client === client && client.status === 'ready') this.opts.onError?.(`${this.label}: ${errorMessage(err)}`);
     });
     this.client = client;
     try {
@@ -193,7 +199,7 @@ export class ManagedRedis {
     } catch (err) {
       this.drop();
       this.backoff.fail(Date.now());
-      const wrapped = this.wrap(err);
+      const wrapped = this.wrap(attemptError ?? err);
       this.lastError = wrapped;
       throw wrapped;
     }

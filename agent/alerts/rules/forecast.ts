@@ -1,0 +1,59 @@
+import { TIERS, type ForecastRuleConfig } from '../config.ts';
+import { attributesToLabels } from '../labels.ts';
+import { TIER_RANK, type Observation, type Tier } from '../types.ts';
+import { freshSeries, type RuleContext, type RuleEvaluator } from './types.ts';
+
+export const TTE_METRIC = 'vigil.forecast.time_to_exhaustion';
+/** Once a tier holds, the ETA may grow this much past its bound before it de-escalates. */
+const HYSTERESIS = 1.1;
+
+/** Time to exhaustion (seconds) below tiered durations: 30 min → warning, 5 min → critical. */
+export function forecastRule(rule: ForecastRuleConfig): RuleEvaluator {
+  const match = rule.metric !== undefined ? { ...rule.match, metric: rule.metric } : rule.match;
+  const tiers = TIERS.filter((t) => rule.within[t] !== undefined).reverse();
+  return {
+    rule,
+    evaluate(ctx: RuleContext): Observation[] {
+      const out: Observation[] = [];
+      for (const s of freshSeries(ctx, TTE_METRIC, match)) {
+        const seconds = s.lastValue;
+        if (!Number.isFinite(seconds) || seconds < 0) continue;
+        const labels = attributesToLabels(s.attributes);
+        const current = ctx.activeTier(labels, s.key);
+        let tier: Tier | null = null;
+        for (const t of tiers) {
+          const bound = rule.within[t]! / 1000;
+          const held = current !== null && TIER_RANK[t] <= TIER_RANK[current] ? seconds <= bound * HYSTERESIS : seconds <= bound;
+          if (held) {
+            tier = t;
+            break;
+          }
+        }
+        const bound = rule.within[tier ?? tiers[tiers.length - 1] ?? 'warning'];
+        out.push({
+          labels,
+          key: s.key,
+          tier,
+          value: seconds,
+          ...(bound !== undefined ? { threshold: bound / 1000 } : {}),
+          details: {
+            metric: String(s.attributes['metric'] ?? TTE_METRIC),
+            comparison: '≤',
+            eta: formatEta(seconds),
+            eta_at: new Date(ctx.now + seconds * 1000).toISOString(),
+          },
+        });
+      }
+      return out;
+    },
+  };
+}
+
+export function formatEta(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  const h = Math.floor(m / 60);
+  return `${h}h ${m % 60}m`;
+}

@@ -1,0 +1,222 @@
+import { IsolationForest, type IsolationForestJson } from '../iforest/forest.ts';
+import { FeatureExtractor, type FeatureOptions, type FeatureName } from './features.ts';
+import { ScoreCalibrator, RepeatSuppressor, type CalibrationOptions } from './calibration.ts';
+
+/** What the detector needs of a model: our IsolationForest, or another one to compare against (bench). */
+export interface ForestModel {
+  fit(data: Float64Array, rows: number, dims: number): unknown;
+  score(x: Float64Array, offset?: number): number;
+  featureMin(f: number): number;
+  featureMax(f: number): number;
+  readonly bytes: number;
+}
+
+/** Everything that shapes the detector; the agent's config and the CLI both map onto it. */
+export interface DetectorOptions {
+  readonly trees: number;
+  readonly sampleSize: number;
+  readonly seed: number;
+  /** Feature vectors kept in the sliding training window. */
+  readonly trainWindow: number;
+  /** Retrain after this many new points. */
+  readonly retrainEvery: number;
+  /** Feature vectors needed before the first model is built. */
+  readonly minTrain: number;
+  readonly features: FeatureOptions;
+  readonly calibration: CalibrationOptions;
+  /** A detection must beat the scores of this many previous points (0: no suppression). */
+  readonly suppression: number;
+  /** Report the margin over the recent maximum instead of the score itself. */
+  readonly suppressExcess?: boolean;
+  /**
+   * Weight of the out-of-range term: how far a feature lies beyond the training range, in
+   * ranges. An isolation forest scores x = 100 like the largest training value, so without it
+   * a level shift far outside the window is barely seen.
+   */
+  readonly extrapolation: number;
+}
+
+export const DEFAULT_DETECTOR_OPTIONS: DetectorOptions = {
+  trees: 100,
+  sampleSize: 256,
+  seed: 1,
+  trainWindow: 1000,
+  retrainEvery: 50,
+  minTrain: 64,
+  features: { window: 16, features: ['value', 'diff', 'dev', 'std'] satisfies FeatureName[] },
+  calibration: { history: 8000, short: 1, minStd: 0.01 },
+  suppression: 200,
+  extrapolation: 5,
+};
+
+export interface DetectorResult {
+  /** Detection score in [0, 1] after suppression of repeats: what the CLI writes and events gate on. */
+  readonly score: number;
+  /** Calibrated score in [0, 1] before suppression (the `vigil.anomaly.score` metric). */
+  readonly calibrated: number;
+  /** Isolation-forest score with the out-of-range term, before calibration (0 without a model). */
+  readonly raw: number;
+}
+
+/**
+ * The streaming anomaly detector, one per series or group, the same class in the agent and
+ * in `vigil detect`. Each point is scored by the current model using features from points up
+ * to and including it (no look-ahead), then joins the sliding training window; the model is
+ * rebuilt every `retrainEvery` points, either inline (`autoRetrain`, the CLI) or when the
+ * caller schedules it (the agent spreads retraining over ticks).
+ */
+export class StreamingDetector {
+  readonly options: DetectorOptions;
+  readonly featureNames: readonly string[];
+  private readonly extractor: FeatureExtractor;
+  private readonly forest: ForestModel;
+  private readonly calibrator: ScoreCalibrator;
+  private readonly suppressor: RepeatSuppressor;
+  private readonly dims: number;
+  /** Ring of training feature vectors. */
+  private readonly train: Float64Array;
+  private tHead = 0;
+  private tCount = 0;
+  private sinceFit = 0;
+  private readonly scratch: Float64Array;
+  private readonly current: Float64Array;
+  /** Per-feature mean/std of the training window at the last fit, for explanations. */
+  private readonly fMean: Float64Array;
+  private readonly fStd: Float64Array;
+  private readonly autoRetrain: boolean;
+  private models = 0;
+  private pointsSeen = 0;
+
+  constructor(channelNames: readonly string[], options: DetectorOptions = DEFAULT_DETECTOR_OPTIONS, autoRetrain = true, forest?: ForestModel) {
+    this.options = options;
+    this.autoRetrain = autoRetrain;
+    this.extractor = new FeatureExtractor(channelNames, options.features);
+    this.featureNames = this.extractor.names;
+    this.dims = this.extractor.dims;
+    this.forest = forest ?? new IsolationForest({ trees: options.trees, sampleSize: options.sampleSize, seed: options.seed });
+    this.calibrator = new ScoreCalibrator(options.calibration);
+    this.suppressor = new RepeatSuppressor(options.suppression, options.suppressExcess ?? false);
+    this.train = new Float64Array(options.trainWindow * this.dims);
+    this.scratch = new Float64Array(options.trainWindow * this.dims);
+    this.current = new Float64Array(this.dims);
+    this.fMean = new Float64Array(this.dims);
+    this.fStd = new Float64Array(this.dims);
+  }
+
+  /** Models built so far. */
+  get modelCount(): number {
+    return this.models;
+  }
+
+  get points(): number {
+    return this.pointsSeen;
+  }
+
+  /** A retrain is due (always false with autoRetrain: it happens inline). */
+  get retrainDue(): boolean {
+    return this.tCount >= this.options.minTrain && (this.models === 0 || this.sinceFit >= this.options.retrainEvery);
+  }
+
+  /** Approximate bytes held: model, training window, calibration history. */
+  get bytes(): number {
+    return this.forest.bytes + this.train.byteLength + this.scratch.byteLength + 8 * (this.options.calibration.history + this.options.calibration.short + 2 * this.options.suppression);
+  }
+
+  /** Scores one observation (one value per channel, at Unix ms `t`) and learns from it. */
+  update(values: ArrayLike<number>, t = 0): DetectorResult {
+    this.pointsSeen++;
+    const x = this.current;
+    const ready = this.extractor.push(values, x, 0, t);
+    if (!ready) return ZERO;
+    let raw = 0;
+    if (this.models > 0) raw = this.rawScore(x);
+    // after scoring: the point joins the training window only now (no look-ahead)
+    this.train.set(x, this.tHead * this.dims);
+    this.tHead = (this.tHead + 1) % this.options.trainWindow;
+    if (this.tCount < this.options.trainWindow) this.tCount++;
+    this.sinceFit++;
+    if (this.autoRetrain && this.retrainDue) this.retrain();
+    if (this.models === 0) return ZERO;
+    const calibrated = this.calibrator.update(raw);
+    const score = this.suppressor.update(calibrated);
+    return { score, calibrated, raw };
+  }
+
+  /** Rebuilds the model from the training window (cost ≈ trees × ψ × log ψ × features). */
+  retrain(): void {
+    const d = this.dims;
+    const n = this.tCount;
+    if (n === 0) return;
+    // unroll the ring oldest-first so the fit sees a contiguous array
+    const start = n < this.options.trainWindow ? 0 : this.tHead;
+    for (let i = 0; i < n; i++) {
+      const src = ((start + i) % this.options.trainWindow) * d;
+      this.scratch.set(this.train.subarray(src, src + d), i * d);
+    }
+    this.forest.fit(this.scratch, n, d);
+    for (let f = 0; f < d; f++) {
+      let s = 0;
+      let q = 0;
+      for (let i = 0; i < n; i++) {
+        const v = this.scratch[i * d + f]!;
+        s += v;
+        q += v * v;
+      }
+      const mean = s / n;
+      this.fMean[f] = mean;
+      this.fStd[f] = Math.sqrt(Math.max(0, q / n - mean * mean));
+    }
+    this.sinceFit = 0;
+    this.models++;
+  }
+
+  /** Which feature of the last point lies furthest from the training window (in std devs). */
+  explain(): { feature: string; z: number } {
+    let best = 0;
+    let bestZ = 0;
+    for (let f = 0; f < this.dims; f++) {
+      const std = this.fStd[f]! > 0 ? this.fStd[f]! : Math.abs(this.fMean[f]!) * 1e-3 + 1e-12;
+      const z = (this.current[f]! - this.fMean[f]!) / std;
+      if (Math.abs(z) > Math.abs(bestZ)) {
+        bestZ = z;
+        best = f;
+      }
+    }
+    return { feature: this.featureNames[best] ?? `f${best}`, z: bestZ };
+  }
+
+  /** The current model, for persistence across restarts. */
+  modelJson(): IsolationForestJson | undefined {
+    return this.models > 0 && this.forest instanceof IsolationForest ? this.forest.toJSON() : undefined;
+  }
+
+  private rawScore(x: Float64Array): number {
+    const s = this.forest.score(x);
+    const k = this.options.extrapolation;
+    if (k <= 0) return s;
+    let excess = 0;
+    for (let f = 0; f < this.dims; f++) {
+      const lo = this.forest.featureMin(f);
+      const hi = this.forest.featureMax(f);
+      const range = hi - lo > 0 ? hi - lo : Math.abs(hi) * 1e-6 + 1e-12;
+      const e = x[f]! > hi ? (x[f]! - hi) / range : x[f]! < lo ? (lo - x[f]!) / range : 0;
+      if (e > excess) excess = e;
+    }
+    // beyond the training range, push the score toward 1 with the distance (in ranges)
+    return excess > 0 ? s + (1 - s) * (1 - Math.exp(-k * excess)) : s;
+  }
+}
+
+const ZERO: DetectorResult = Object.freeze({ score: 0, calibrated: 0, raw: 0 });
+
+/** Runs a whole univariate series through a fresh detector (the CLI and the NAB evaluation). */
+export function detectSeries(values: ArrayLike<number>, options: DetectorOptions = DEFAULT_DETECTOR_OPTIONS, t?: ArrayLike<number>, forest?: ForestModel): Float64Array {
+  const det = new StreamingDetector(['value'], options, true, forest);
+  const out = new Float64Array(values.length);
+  const one = new Float64Array(1);
+  for (let i = 0; i < values.length; i++) {
+    one[0] = values[i]!;
+    out[i] = det.update(one, t ? t[i]! : 0).score;
+  }
+  return out;
+}

@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SlackPayload } from '../../agent/alerts/notifiers/slack.ts';
+import { sleep, StandIn, tempDir } from './helpers.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PLUGIN = fileURLToPath(new URL('./fixtures/value-plugin.ts', import.meta.url));
+const SECRET = '/services/TAGENT/BAGENT/agentSECRETtoken';
+
+class Agent {
+  readonly proc: ChildProcess;
+  out = '';
+  constructor(config: string) {
+    this.proc = spawn(process.execPath, [join(ROOT, 'bin/vigil.js'), 'run', '--config', config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
+    this.proc.stderr!.on('data', (d: Buffer) => (this.out += d.toString()));
+  }
+  async port(): Promise<number> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const m = /"port":(\d+)[^\n]*serving/.exec(this.out);
+      if (m) return Number(m[1]);
+      if (this.proc.exitCode !== null || Date.now() > deadline) throw new Error(`agent did not start: ${this.out}`);
+      await sleep(100);
+    }
+  }
+  kill(signal: NodeJS.Signals): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return Promise.resolve();
+    const done = new Promise<void>((r) => this.proc.once('exit', () => r()));
+    this.proc.kill(signal);
+    return done;
+  }
+}
+
+describe('full agent (`vigil run`): SIGKILL during a Slack outage', () => {
+  const agents: Agent[] = [];
+  let slack: StandIn | undefined;
+  afterEach(async () => {
+    for (const a of agents) await a.kill('SIGKILL');
+    await slack?.stop();
+  });
+
+  it('delivers after restart, none twice; secrets never reach logs or the API', async () => {
+    slack = await new StandIn().start();
+    let healthy = false;
+    slack.behaviour = () => (healthy ? { status: 200, body: 'ok' } : { status: 503, body: 'unavailable' });
+    const dir = tempDir();
+    const valueFile = join(dir, 'value');
+    writeFileSync(join(dir, 'slack-url'), `${slack.url}${SECRET}\n`);
+    writeFileSync(valueFile, '0.5');
+    const config = join(dir, 'vigil.yaml');
+    writeFileSync(
+      config,
+      `agent:
+  interval: 250ms
+  data_dir: ${join(dir, 'data')}
+  log_level: info
+server:
+  host: 127.0.0.1
+  port: 0
+  api_token: t0ken
+plugins:
+  - use: ${PLUGIN}
+    name: fake
+    file: ${valueFile}
+detect:
+  anomaly: { enabled: false }
+  forecast: { enabled: false }
+alerts:
+  default_rules: { enabled: false }
+  rules:
+    - name: value-high
+      type: threshold
+      metric: test.alerts.value
+      above: { warning: 0.8, critical: 0.9 }
+      clear: 0.75
+  notifiers:
+    - name: slack
+      type: slack
+      url_file: ${join(dir, 'slack-url')}
+      min_interval: 0ms
+      timeout: 1s
+  group_wait: 0s
+  group_interval: 250ms
+  outbox: { backoff_initial: 100ms, backoff_max: 300ms }
+`,
+    );
+    const a = new Agent(config);
+    agents.push(a);
+    const port = await a.port();
+    writeFileSync(valueFile, '0.95');
+    await slack.waitFor((r) => r.length >= 3, 15_000, 'failing attempts');
+    const alerts = (await (await fetch(`http://127.0.0.1:${port}/api/alerts`)).json()) as { alerts: { status: string; tier: string }[] };
+    expect(alerts.alerts.map((x) => `${x.status}:${x.tier}`)).toEqual(['firing:critical', 'firing:critical', 'firing:critical']);
+    const notifiers = await (await fetch(`http://127.0.0.1:${port}/api/alerts/notifiers`)).text();
+    expect(notifiers).not.toContain('SECRET');
+    await a.kill('SIGKILL');
+    const failed = slack.received.length;
+
+    const b = new Agent(config);
+    agents.push(b);
+    await b.port();
+    healthy = true;
+    await slack.waitFor((r) => r.length > failed, 15_000, 'delivery after restart');
+    await sleep(1500);
+    writeFileSync(valueFile, '0.5');
+    await slack.waitFor((r) => r.slice(failed).some((x) => x.json<SlackPayload>().text.includes('RESOLVED')), 15_000, 'resolved');
+    await sleep(800);
+    await b.kill('SIGTERM');
+
+    const texts = slack.received.slice(failed).map((x) => x.json<SlackPayload>().text);
+    expect(texts.filter((t) => t.includes('[FIRING:3] value-high'))).toHaveLength(1);
+    expect(texts.filter((t) => t.includes('[RESOLVED] value-high'))).toHaveLength(1);
+    expect(texts).toHaveLength(2);
+    expect(slack.received.every((r) => r.path === SECRET)).toBe(true);
+    expect(a.out + b.out).not.toContain('SECRET');
+  }, 60_000);
+});

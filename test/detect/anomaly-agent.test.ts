@@ -1,0 +1,181 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { context, metrics, trace } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { pino } from 'pino';
+import type { AgentEventMap, AgentServices, AnomalyEvent } from '../../agent/services.ts';
+import { SeriesStore, type Series } from '../../agent/store/series-store.ts';
+import { MetricRegistry } from '../../agent/telemetry/metric-registry.ts';
+import { TypedEmitter } from '../../agent/util/events.ts';
+import { anomalyConfigSchema } from '../../agent/detect/anomaly/config.ts';
+import { createAnomalyDetector, ANOMALY_SCORE_METRIC, type AnomalySubsystem } from '../../agent/detect/anomaly/index.ts';
+import { Prng } from '../../agent/detect/iforest/prng.ts';
+
+function harness() {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const tracer = provider.getTracer('test');
+  const store = new SeriesStore({ retentionMs: 3_600_000, maxSeries: 1000 });
+  const registry = new MetricRegistry();
+  registry.register('app', [
+    { name: 'app.latency', kind: 'gauge', unit: 's', description: 'latency', attributes: ['route'] },
+    { name: 'app.requests', kind: 'counter', unit: '{request}', description: 'requests', attributes: [] },
+    { name: 'gpu.util', kind: 'gauge', unit: '1', description: 'u', attributes: ['gpu'] },
+    { name: 'gpu.mem', kind: 'gauge', unit: 'By', description: 'm', attributes: ['gpu'] },
+  ]);
+  registry.register('vigil', [{ name: 'vigil.agent.heap', kind: 'gauge', unit: 'By', description: 'self', attributes: [] }]);
+  const events = new TypedEmitter<AgentEventMap>((err) => {
+    throw err;
+  });
+  const services: AgentServices = {
+    logger: pino({ level: 'silent' }),
+    store,
+    metrics: registry,
+    tracer,
+    meter: metrics.getMeter('test'),
+    events,
+    http: { add() {} },
+    plugins: { statuses: () => [] },
+    dataDir: '/tmp',
+    externalUrl: 'http://127.0.0.1:9464',
+  };
+  const anomalies: AnomalyEvent[] = [];
+  events.on('anomaly', (e) => anomalies.push(e));
+  /** One collection of `plugin`: writes the samples and emits the event under a collection span. */
+  const collect = (plugin: string, t: number, samples: { metric: string; value: number; attributes?: Record<string, string> }[]) => {
+    const span = tracer.startSpan('collect');
+    const written: Series[] = [];
+    for (const s of samples) {
+      const series = store.record(plugin, s.metric, s.attributes, s.value, t, 1000);
+      if (series) written.push(series);
+    }
+    const ctx = trace.setSpan(context.active(), span);
+    events.emit('collection', { plugin, at: t, ok: true, series: written, context: ctx });
+    span.end();
+    return span.spanContext().spanId;
+  };
+  return { services, store, registry, events, exporter, anomalies, collect, tracer };
+}
+
+let det: AnomalySubsystem | undefined;
+afterEach(async () => {
+  await det?.stop();
+  det = undefined;
+});
+
+describe('anomaly detector in the agent', () => {
+  it('scores eligible gauges, writes vigil.anomaly.score, raises one explained event for a spike', async () => {
+    const h = harness();
+    const cfg = anomalyConfigSchema.parse({ window: 300, retrain_every: 25, min_train: 40, trees: 50, sample_size: 128, calibration: { history: 300 } });
+    det = createAnomalyDetector(cfg, h.services);
+    await det.start();
+    expect(h.registry.get(ANOMALY_SCORE_METRIC)?.declaredBy).toBe('detect');
+    const rng = new Prng(4);
+    let t = 1_700_000_000_000;
+    let lastCollectSpan = '';
+    for (let i = 0; i < 400; i++) {
+      t += 1000;
+      const latency = i === 350 ? 25 : 1 + 0.05 * rng.gaussian();
+      lastCollectSpan = h.collect('web', t, [
+        { metric: 'app.latency', value: latency, attributes: { route: '/api' } },
+        { metric: 'app.requests', value: i * 10 },
+      ]);
+      h.collect('self', t, [{ metric: 'vigil.agent.heap', value: 1e6 + i }]);
+      await det.flushRetrains();
+    }
+    // only the gauge of a plugin has a detector: not the counter, not the agent's own metric
+    expect(det.stats.detectors).toBe(1);
+    const scores = h.store.find(ANOMALY_SCORE_METRIC);
+    expect(scores).toHaveLength(1);
+    expect(scores[0]!.attributes).toEqual({ metric: 'app.latency', route: '/api' });
+    expect(scores[0]!.source).toBe('detect');
+    expect(h.store.lookup(ANOMALY_SCORE_METRIC, { metric: 'app.requests' })).toBeUndefined();
+    // the spike is the one event, explained by the level/deviation features
+    const spike = h.anomalies.filter((a) => a.at === 1_700_000_000_000 + 351_000);
+    expect(spike).toHaveLength(1);
+    expect(spike[0]!.metric).toBe('app.latency');
+    expect(spike[0]!.score).toBeGreaterThan(cfg.sensitivity);
+    expect(spike[0]!.explanation).toMatch(/^(value|diff|dev|std) moved most: \+\d/);
+    expect(h.anomalies.length).toBeLessThanOrEqual(3);
+    // scores are in [0, 1]
+    const s = scores[0]!;
+    for (let i = 0; i < s.length; i++) {
+      expect(s.valueAt(i)).toBeGreaterThanOrEqual(0);
+      expect(s.valueAt(i)).toBeLessThanOrEqual(1);
+    }
+    expect(det.stats.retrains).toBeGreaterThan(10);
+    // every detection run is a span, child of its collection's span
+    const spans = h.exporter.getFinishedSpans().filter((sp) => sp.name === 'vigil.detect.anomaly');
+    expect(spans.length).toBeGreaterThanOrEqual(400);
+    const last = spans.filter((sp) => sp.attributes['vigil.plugin'] === 'web').at(-1)!;
+    expect(last.parentSpanContext?.spanId).toBe(lastCollectSpan);
+    expect(last.attributes['vigil.detect.scored']).toBe(1);
+  });
+
+  it('suppresses repeated events during a sustained anomaly (cooldown)', async () => {
+    const h = harness();
+    const cfg = anomalyConfigSchema.parse({ window: 200, retrain_every: 20, min_train: 40, trees: 30, sample_size: 64, calibration: { history: 200 }, suppression: { points: 0, cooldown: '1h' } });
+    det = createAnomalyDetector(cfg, h.services);
+    await det.start();
+    const rng = new Prng(9);
+    let t = 1_000_000;
+    for (let i = 0; i < 300; i++) {
+      t += 1000;
+      // every 10th point after 150 is a spike: without suppression each would fire
+      const v = i > 150 && i % 10 === 0 ? 40 : 1 + 0.05 * rng.gaussian();
+      h.collect('web', t, [{ metric: 'app.latency', value: v, attributes: { route: '/x' } }]);
+      await det.flushRetrains();
+    }
+    expect(h.anomalies.length).toBe(1);
+  });
+
+  it('respects include/exclude patterns and the detector cap', async () => {
+    const h = harness();
+    det = createAnomalyDetector(anomalyConfigSchema.parse({ max_detectors: 2, metrics: { include: ['app.*', 'gpu.*'], exclude: ['gpu.mem'] } }), h.services);
+    await det.start();
+    h.collect('web', 1000, [
+      { metric: 'app.latency', value: 1, attributes: { route: '/a' } },
+      { metric: 'app.latency', value: 1, attributes: { route: '/b' } },
+      { metric: 'app.latency', value: 1, attributes: { route: '/c' } },
+      { metric: 'gpu.mem', value: 1, attributes: { gpu: '0' } },
+    ]);
+    expect(det.stats.detectors).toBe(2);
+    expect(det.stats.refused).toBe(1);
+  });
+
+  it('scores a configured group jointly on each cycle and names the channel that moved', async () => {
+    const h = harness();
+    const cfg = anomalyConfigSchema.parse({
+      window: 200,
+      retrain_every: 20,
+      min_train: 40,
+      trees: 50,
+      sample_size: 128,
+      calibration: { history: 200 },
+      // 8 features over a short, young history: raw scores vary a lot, so a maximal raw score is only z ≈ 3.5
+      sensitivity: 0.2,
+      suppression: { points: 50, cooldown: '10s' },
+      metrics: { include: [] },
+      groups: [{ name: 'gpu', metrics: ['gpu.util', 'gpu.mem'] }],
+    });
+    det = createAnomalyDetector(cfg, h.services);
+    await det.start();
+    const rng = new Prng(2);
+    let t = 5_000_000;
+    for (let i = 0; i < 260; i++) {
+      t += 1000;
+      const mem = i === 230 ? 9e9 : 4e9 + 1e7 * rng.gaussian();
+      h.collect('gpu', t, [
+        { metric: 'gpu.util', value: 0.5 + 0.02 * rng.gaussian(), attributes: { gpu: '0' } },
+        { metric: 'gpu.mem', value: mem, attributes: { gpu: '0' } },
+      ]);
+      h.events.emit('cycle', { at: t, plugins: ['gpu'], context: context.active() });
+      await det.flushRetrains();
+    }
+    expect(det.stats.detectors).toBe(1);
+    const g = h.store.lookup(ANOMALY_SCORE_METRIC, { group: 'gpu', gpu: '0' });
+    expect(g?.length).toBeGreaterThan(100);
+    const ev = h.anomalies.find((a) => a.at === 5_000_000 + 231_000);
+    expect(ev?.subject).toMatch(/^group:gpu/);
+    expect(ev?.explanation).toMatch(/^gpu\.mem:/);
+  });
+});
