@@ -92,6 +92,11 @@ describe('rule types through the engine', () => {
     expect(engine.active()[0]).toMatchObject({ tier: 'warning' });
     tick(h, tte(7200));
     expect(engine.active()).toHaveLength(0);
+    tick(h, tte(200));
+    expect(engine.active()[0]).toMatchObject({ tier: 'critical' });
+    // The forecaster stops writing the series (no longer heading for exhaustion): resolved at once.
+    for (let i = 0; i < 4; i++) tick(h, []);
+    expect(engine.active()).toHaveLength(0);
   });
 
   it('absent: a plugin unavailable for longer than X, and a stale series', async () => {

@@ -1,7 +1,7 @@
 import { TIERS, type ForecastRuleConfig } from '../config.ts';
 import { attributesToLabels } from '../labels.ts';
 import { TIER_RANK, type Observation, type Tier } from '../types.ts';
-import { freshSeries, type RuleContext, type RuleEvaluator } from './types.ts';
+import type { RuleContext, RuleEvaluator } from './types.ts';
 
 export const TTE_METRIC = 'vigil.forecast.time_to_exhaustion';
 /** Once a tier holds, the ETA may grow this much past its bound before it de-escalates. */
@@ -15,10 +15,15 @@ export function forecastRule(rule: ForecastRuleConfig): RuleEvaluator {
     rule,
     evaluate(ctx: RuleContext): Observation[] {
       const out: Observation[] = [];
-      for (const s of freshSeries(ctx, TTE_METRIC, match)) {
+      for (const s of ctx.store.find(TTE_METRIC, match)) {
         const seconds = s.lastValue;
-        if (!Number.isFinite(seconds) || seconds < 0) continue;
         const labels = attributesToLabels(s.attributes);
+        // The forecaster stops writing the series when the resource is no longer heading for
+        // exhaustion: a stale forecast means "no longer", so the alert resolves at once.
+        if (!ctx.store.isFresh(s, ctx.now) || !Number.isFinite(seconds) || seconds < 0) {
+          if (ctx.activeTier(labels, s.key) !== null) out.push({ labels, key: s.key, tier: null, value: Number.NaN });
+          continue;
+        }
         const current = ctx.activeTier(labels, s.key);
         let tier: Tier | null = null;
         for (const t of tiers) {

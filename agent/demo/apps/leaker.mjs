@@ -4,7 +4,7 @@
 //
 //   node leaker.mjs --mode rss|heap --pattern linear|step|warmup|cache|stop|bursty|none
 //                   [--rate MiB/s] [--base MiB] [--plateau MiB] [--tau s] [--stop-after s]
-//                   [--churn MiB/s] [--burst MiB] [--step MiB] [--metrics-port N] [--tick ms] [--seed N]
+//                   [--churn MiB/s] [--burst MiB] [--step MiB] [--delay s] [--metrics-port N] [--tick ms] [--seed N]
 //
 // mode rss:  retained memory is Buffers filled with data (outside the V8 heap, charged to the
 //            memory cgroup), churn is short-lived Buffers (a sawtooth in usage as GC frees them).
@@ -30,6 +30,7 @@ const churn = num('churn', 8); // MiB/s of garbage
 const burst = num('burst', 40); // MiB per burst
 const stepMiB = num('step', 12);
 const tickMs = num('tick', 100);
+const delay = num('delay', 0); // s before the pattern starts (start-up, then the leak)
 let seed = num('seed', 1) >>> 0;
 const rand = () => {
   seed = (seed + 0x6d2b79f5) >>> 0;
@@ -96,7 +97,7 @@ const t0 = Date.now();
 let garbage = [];
 let burstUntil = 0;
 setInterval(() => {
-  const t = (Date.now() - t0) / 1000;
+  const t = Math.max(0, (Date.now() - t0) / 1000 - delay);
   const want = target(t);
   // Leak in chunks of at most 1 MiB so usage climbs smoothly.
   while (retainedMiB + 1 <= want) retain(1);

@@ -123,6 +123,7 @@ export class Forecaster {
   push(tMs: number, value: number): void {
     if (!Number.isFinite(value) || !Number.isFinite(tMs) || tMs <= this.lastT) return;
     this.lastT = tMs;
+    if (this.count > 0 && this.dir === 1 && value >= 0 && value < 0.5 * this.recentFloorMin()) this.reset();
     if (Number.isNaN(this.origin)) this.origin = tMs;
     const t = (tMs - this.origin) / 1000;
     const v = value * this.dir;
@@ -245,6 +246,29 @@ export class Forecaster {
     this.fitSlope = this.opts.method === 'floor-trend' ? olsSlope(this.minT, this.minV, 0, n) : all.slope;
     this.bend = this.opts.method === 'theil-sen' || this.opts.method === 'floor-trend' ? fitQuadratic(this.minT, this.minV, 0, n) : undefined;
     this.dirty = false;
+  }
+
+  /** Lowest floor point of the last few buckets. */
+  private recentFloorMin(): number {
+    let m = Infinity;
+    for (let i = Math.max(0, this.count - 5); i < this.count; i++) if (this.minV[i]! < m) m = this.minV[i]!;
+    return m;
+  }
+
+  /**
+   * Forgets all history. Called when a sample falls below half the recent floor: no GC drop
+   * goes under the floor, so the app restarted (or the queue was purged) and the old trend
+   * says nothing about the new process.
+   */
+  private reset(): void {
+    this.count = 0;
+    this.openStart = Number.NaN;
+    this.openMin = Infinity;
+    this.openMax = -Infinity;
+    this.rawStart = 0;
+    this.rawEnd = 0;
+    this.dirty = true;
+    this.holt?.reset();
   }
 
   private closeBucket(): void {

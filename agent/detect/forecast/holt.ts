@@ -16,6 +16,12 @@ export class HoltTrend {
     this.beta = beta;
   }
 
+  reset(): void {
+    this.level = Number.NaN;
+    this.trend = 0;
+    this.lastT = Number.NaN;
+  }
+
   /** `t` in seconds. */
   push(t: number, v: number): void {
     if (Number.isNaN(this.level)) {

@@ -31,7 +31,7 @@ function options(raw: Record<string, unknown>): GpuOptions {
   return r.value;
 }
 
-function setup(scenario: Scenario, raw: Record<string, unknown> = {}, intervalMs = 100, fakeOpts: { xml?: string } = {}): { f: FakeSmi; c: GpuCollector } {
+function setup(scenario: Scenario, raw: Record<string, unknown> = {}, intervalMs = 100, fakeOpts: Parameters<typeof makeFakeSmi>[1] = {}): { f: FakeSmi; c: GpuCollector } {
   const f = makeFakeSmi(scenario, fakeOpts);
   fakes.push(f);
   const c = plugin.create(options({ binary: f.path, restart_backoff: '100ms', ...raw }), { instance: 'gpu', logger, intervalMs, configDir: '/' }) as GpuCollector;
@@ -118,6 +118,28 @@ describe('loop mode', () => {
     expect(counter(second, M.parseErrors, 'vigil.gpu.source', 'csv')).toBe(0);
     await c.stop();
     expect(processesWithMarker(f.marker)).toEqual([]);
+  });
+
+  it('a GPU in MIG mode: the side query becomes -q -x, and MIG devices are reported under the loop GPU identity', async () => {
+    const a100 = readFileSync(join(TESTDATA, 'a100-sxm4-v12.xml'), 'utf8').replace('GPU-513536b6-7d19-9063-b049-1e69664bb298', 'GPU-11111111-1111-1111-1111-111111111111');
+    const { f, c } = setup('ok', { processes_interval: '100ms' }, 100, { xml: a100, gpu0: { 'mig.mode.current': 'Enabled' } });
+    await c.start();
+    const samples: Sample[] = [];
+    expect(
+      await eventually(() => {
+        void c.collect(ctx()).then((s) => samples.push(...s));
+        return samples.some((s) => s.metric === M.migMemoryUsage);
+      }, 5000, 150),
+    ).toBe(true);
+    expectDeclared(samples);
+    const mig = of(samples, M.migMemoryUsage);
+    expect(mig).toHaveLength(4);
+    expect(mig.map((s) => s.attributes?.['nvidia.gpu.mig.gpu_instance_id']).sort()).toEqual([3, 4, 5, 6]);
+    expect(mig.every((s) => s.attributes?.['hw.id'] === 'GPU-11111111-1111-1111-1111-111111111111' && s.attributes?.['vigil.gpu.pci_bus_id'] === '00000000:00:09.0')).toBe(true);
+    expect(mig[0]!.value).toBe(12 * MiB);
+    expect(of(samples, M.migMemoryLimit).find((s) => s.attributes?.['nvidia.gpu.mig.index'] === 0)?.value).toBe(19968 * MiB);
+    expect(f.invocations().some((l) => l === '-q -x')).toBe(true);
+    expect(f.invocations().some((l) => l.includes('--query-compute-apps'))).toBe(false);
   });
 
   it('garbage and malformed rows are counted with context, good rows still reported, nothing crashes', async () => {

@@ -157,7 +157,6 @@ describe('match targets and pid reuse (fixture copy rewritten between collection
       // The process exec's into the app (same pid, same start time): its cached command line
       // expires after 6 scan intervals and it is matched again.
       await writeFile(`${proc}/4242/cmdline`, 'node\0server.js\0');
-      await expect(h.collect()).rejects.toThrow(/no running process matches/);
       await new Promise((r) => setTimeout(r, 80));
       s = await h.collect();
       expect(value(s, 'process.memory.usage', { 'vigil.target': 'web', 'process.pid': 4242 })).toBe(100 * MiB);

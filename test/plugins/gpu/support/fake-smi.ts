@@ -109,7 +109,7 @@ function bashAssoc(name: string, values: Record<string, string>): string {
     .join(' ')})`;
 }
 
-export function makeFakeSmi(scenario: Scenario, opts: { help?: string; xml?: string } = {}): FakeSmi {
+export function makeFakeSmi(scenario: Scenario, opts: { help?: string; xml?: string; gpu0?: Record<string, string> } = {}): FakeSmi {
   const marker = `vigil-fake-nvsmi-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   const dir = mkdtempSync(join(tmpdir(), `${marker}-`));
   writeFileSync(join(dir, 'help.txt'), opts.help ?? realHelpQueryGpu());
@@ -121,7 +121,7 @@ DIR="$(cd "$(dirname "$0")" && pwd)"
 MARKER='${marker}'
 SCENARIO='${scenario}'
 echo "$*" >> "$DIR/invocations.log"
-${bashAssoc('V0', GPU_VALUES[0]!)}
+${bashAssoc('V0', { ...GPU_VALUES[0]!, ...opts.gpu0 })}
 ${bashAssoc('V1', GPU_VALUES[1]!)}
 Q=""; APPS=""; LMS=""; HELP=""; XML=""
 while [ $# -gt 0 ]; do
