@@ -43,6 +43,14 @@ function gaussianData(rows: number, dims: number, seed: number): Float64Array {
   return out;
 }
 
+/** CPU ms (user + system) of this process while running fn: robust to a busy machine, unlike wall time. */
+function cpuMs(fn: () => void): number {
+  const c0 = process.cpuUsage();
+  fn();
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
+}
+
 function line(label: string, value: string): void {
   console.log(`${label.padEnd(58)} ${value}`);
 }
@@ -53,12 +61,15 @@ function benchTraining(): void {
   const f = new IsolationForest({ trees: 100, sampleSize: 256, seed: 1 });
   for (let i = 0; i < 5; i++) f.fit(data, 1000, DIMS); // warm-up (JIT)
   const times: number[] = [];
-  for (let i = 0; i < 40; i++) {
+  const wall: number[] = [];
+  for (let i = 0; i < 10; i++) {
     const t0 = performance.now();
-    f.fit(data, 1000, DIMS);
-    times.push(performance.now() - t0);
+    times.push(cpuMs(() => {
+      for (let k = 0; k < 10; k++) f.fit(data, 1000, DIMS);
+    }) / 10);
+    wall.push((performance.now() - t0) / 10);
   }
-  line(`train 100 trees × ψ 256 (${DIMS} features, window 1000)`, `median ${median(times).toFixed(2)} ms, min ${Math.min(...times).toFixed(2)} ms`);
+  line(`train 100 trees × ψ 256 (${DIMS} features, window 1000)`, `median ${median(times).toFixed(2)} ms CPU, min ${Math.min(...times).toFixed(2)} ms (wall median ${median(wall).toFixed(2)} ms)`);
 }
 
 // ---- 2. scoring throughput ----------------------------------------------------------------
@@ -72,11 +83,12 @@ function benchScoring(): void {
   const rates: number[] = [];
   for (let rep = 0; rep < 5; rep++) {
     const N = 400_000;
-    const t0 = performance.now();
-    for (let i = 0; i < N; i++) sink += f.score(probe, (i % n) * DIMS);
-    rates.push(N / ((performance.now() - t0) / 1000));
+    const ms = cpuMs(() => {
+      for (let i = 0; i < N; i++) sink += f.score(probe, (i % n) * DIMS);
+    });
+    rates.push(N / (ms / 1000));
   }
-  line('score, 100 trees, one thread (points/s)', `median ${Math.round(median(rates)).toLocaleString('en')}, best ${Math.round(Math.max(...rates)).toLocaleString('en')}  (goal ≥ 500,000)`);
+  line('score, 100 trees, one thread (points per CPU-second)', `median ${Math.round(median(rates)).toLocaleString('en')}, best ${Math.round(Math.max(...rates)).toLocaleString('en')}  (goal ≥ 500,000)`);
 
   // the whole streaming step: features + forest + calibration + suppression, no retraining
   const det = new StreamingDetector(['v'], { ...DEFAULT_DETECTOR_OPTIONS, retrainEvery: 1e9 });
@@ -87,12 +99,13 @@ function benchScoring(): void {
     det.update(one);
   }
   const N = 200_000;
-  const t0 = performance.now();
-  for (let i = 0; i < N; i++) {
-    one[0] = r.gaussian();
-    sink += det.update(one).calibrated;
-  }
-  line('streaming detector update, no retrain (points/s)', Math.round(N / ((performance.now() - t0) / 1000)).toLocaleString('en'));
+  const ms = cpuMs(() => {
+    for (let i = 0; i < N; i++) {
+      one[0] = r.gaussian();
+      sink += det.update(one).calibrated;
+    }
+  });
+  line('streaming detector update, no retrain (points per CPU-second)', Math.round(N / (ms / 1000)).toLocaleString('en'));
   if (sink === 42) console.log('');
 }
 
@@ -125,12 +138,13 @@ async function benchAgent(): Promise<void> {
     externalUrl: 'http://127.0.0.1:9464',
   };
   const cfg = anomalyConfigSchema.parse({ max_detectors: SERIES });
-  const det = createAnomalyDetector(cfg, services);
+  let t = Date.UTC(2026, 0, 1);
+  // simulated clock: 1 s per tick, so the retrain CPU budget is applied to simulated time
+  const det = createAnomalyDetector(cfg, services, { now: () => t });
   await det.start();
   const rng = new Prng(7);
   const level = Float64Array.from({ length: SERIES }, () => 100 + 50 * rng.next());
   const attrs = Array.from({ length: SERIES }, (_, i) => ({ queue: `q${i}` }));
-  let t = Date.UTC(2026, 0, 1);
   const written: Series[] = new Array(SERIES);
   const tick = (): number => {
     t += 1000;
@@ -146,6 +160,7 @@ async function benchAgent(): Promise<void> {
   }
   const ticks = 300;
   const cpu0 = process.cpuUsage();
+  const scored0 = det.stats.scored;
   const retrainMs0 = det.stats.retrainMs;
   const retrains0 = det.stats.retrains;
   det.stats.maxRetrainTurnMs = 0;
@@ -157,8 +172,10 @@ async function benchAgent(): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   const cpuMs = (cpu.user + cpu.system) / 1000;
   await det.stop();
-  line(`agent: ${SERIES} series × 1 Hz, ${ticks} simulated seconds`, `${((100 * cpuMs) / (ticks * 1000)).toFixed(2)} % of one core (goal < 5 %)`);
-  line('  of which retraining', `${(det.stats.retrainMs - retrainMs0).toFixed(0)} ms for ${det.stats.retrains - retrains0} retrains (${((100 * (det.stats.retrainMs - retrainMs0)) / (ticks * 1000)).toFixed(2)} % of a core)`);
+  line(`agent: ${SERIES} series × 1 Hz, ${ticks} simulated seconds`, `${((100 * cpuMs) / (ticks * 1000)).toFixed(2)} % of one core, process CPU time (goal < 5 %)`);
+  const retrains = det.stats.retrains - retrains0;
+  line('  of which retraining (wall time, budget retrain_cpu)', `${(det.stats.retrainMs - retrainMs0).toFixed(0)} ms for ${retrains} retrains (${((100 * (det.stats.retrainMs - retrainMs0)) / (ticks * 1000)).toFixed(2)} % ≤ ${(100 * cfg.retrain_cpu).toFixed(0)} %); each model rebuilt every ≈ ${retrains > 0 ? ((ticks * SERIES) / retrains).toFixed(0) : '∞'} s (retrain_every ${cfg.retrain_every}), ${det.stats.pending} waiting`);
+  line('  points scored', `${(det.stats.scored - scored0).toLocaleString('en')}`);
   line('  scoring all series of one collection (handler time)', `median ${median(handler).toFixed(2)} ms, max ${Math.max(...handler).toFixed(2)} ms`);
   line('  longest event-loop turn spent retraining', `${det.stats.maxRetrainTurnMs.toFixed(2)} ms (budget ${cfg.retrain_budget} ms + one fit)`);
   line('  detectors / memory', `${det.stats.detectors}, ≈ ${((det.stats.detectors * new StreamingDetector(['v'], DEFAULT_DETECTOR_OPTIONS).bytes) / 1048576).toFixed(0)} MiB (typed arrays, models allocated on first fit)`);

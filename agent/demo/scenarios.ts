@@ -63,6 +63,8 @@ export interface ScaleSettings {
   readonly intervalMs: number;
   readonly forecast: { window: string; bucket: string; min_points: number };
   readonly within: { warning: string; critical: string };
+  /** The forecast rule's keep_firing_for: bridges a forecast that drops out for a moment. */
+  readonly keepFiringFor: string;
   /** How long after a restart to wait for the resolved message. */
   readonly resolveWaitS: number;
 }
@@ -70,14 +72,16 @@ export interface ScaleSettings {
 export const SCALES: Readonly<Record<Scale, ScaleSettings>> = {
   short: {
     intervalMs: 1000,
-    forecast: { window: '30s', bucket: '2s', min_points: 5 },
+    forecast: { window: '30s', bucket: '2s', min_points: 8 },
     within: { warning: '60s', critical: '20s' },
+    keepFiringFor: '5s',
     resolveWaitS: 25,
   },
   long: {
     intervalMs: 2000,
     forecast: { window: '10m', bucket: '10s', min_points: 6 },
     within: { warning: '30m', critical: '5m' },
+    keepFiringFor: '60s',
     resolveWaitS: 90,
   },
 };
@@ -93,6 +97,8 @@ export function scenarioDefs(scale: Scale): Record<ScenarioName, ScenarioDef> {
   const limit = s ? 192 : 400;
   const controlS = s ? 60 : 780;
   const churn = ['--churn', s ? '10' : '6'];
+  // Leaks start after the app's own start-up (a few seconds of loading), as real ones do.
+  const delay = ['--delay', s ? '5' : '30'];
   const leakWait = s ? 120 : 1200;
   const def = (name: ScenarioName, kind: ScenarioKind, leaking: boolean, title: string, metric: string, app: string[], durationS: number, limitMiB = limit): ScenarioDef => ({
     name,
@@ -105,10 +111,10 @@ export function scenarioDefs(scale: Scale): Record<ScenarioName, ScenarioDef> {
     durationS,
   });
   return {
-    'container-oom': def('container-oom', 'cgroup', true, `container OOM: steady leak under churn in a ${limit} MiB cgroup`, WS, ['--mode', 'rss', '--pattern', 'linear', '--rate', s ? '3' : '0.45', ...churn], leakWait),
-    'container-oom-fast': def('container-oom-fast', 'cgroup', true, `container OOM: fast leak (1 MiB/s) in a ${limit} MiB cgroup`, WS, ['--mode', 'rss', '--pattern', 'linear', '--rate', s ? '5' : '1', ...churn], leakWait),
-    'container-oom-step': def('container-oom-step', 'cgroup', true, `container OOM: stepwise leak (jumps of tens of MiB) in a ${limit} MiB cgroup`, WS, ['--mode', 'rss', '--pattern', 'step', '--rate', s ? '3' : '0.5', '--step', s ? '12' : '25', ...churn], leakWait),
-    'v8-heap-oom': def('v8-heap-oom', 'v8', true, `V8 heap OOM: retained objects under --max-old-space-size=${s ? 96 : 256}`, HEAP, ['--mode', 'heap', '--pattern', 'linear', '--rate', s ? '2' : '0.35', '--churn', s ? '6' : '4'], leakWait, s ? 96 : 256),
+    'container-oom': def('container-oom', 'cgroup', true, `container OOM: steady leak under churn in a ${limit} MiB cgroup`, WS, ['--mode', 'rss', '--pattern', 'linear', '--rate', s ? '3' : '0.45', ...churn, ...delay], leakWait),
+    'container-oom-fast': def('container-oom-fast', 'cgroup', true, `container OOM: fast leak (1 MiB/s) in a ${limit} MiB cgroup`, WS, ['--mode', 'rss', '--pattern', 'linear', '--rate', s ? '5' : '1', ...churn, ...delay], leakWait),
+    'container-oom-step': def('container-oom-step', 'cgroup', true, `container OOM: stepwise leak (jumps of tens of MiB) in a ${limit} MiB cgroup`, WS, ['--mode', 'rss', '--pattern', 'step', '--rate', s ? '3' : '0.5', '--step', s ? '12' : '25', ...churn, ...delay], leakWait),
+    'v8-heap-oom': def('v8-heap-oom', 'v8', true, `V8 heap OOM: retained objects under --max-old-space-size=${s ? 96 : 256}`, HEAP, ['--mode', 'heap', '--pattern', 'linear', '--rate', s ? '2' : '0.35', '--churn', s ? '6' : '4', ...delay], leakWait, s ? 96 : 256),
     'gpu-memory': def('gpu-memory', 'gpu', true, 'GPU memory: a training job whose cached tensors climb to the 80 GB total', GPU_MEM, [], leakWait, 81559),
     'queue-backlog': def('queue-backlog', 'queue', true, 'queue backlog: a BullMQ producer outpacing its worker, then the worker catches up', BACKLOG, [], s ? 75 : 600, 0),
     'control-steady': def('control-steady', 'cgroup', false, 'control: steady churn, no leak', WS, ['--mode', 'rss', '--pattern', 'none', '--base', s ? '40' : '100', ...churn], controlS),
@@ -348,7 +354,9 @@ function vigilConfig(opts: RunOptions, running: readonly Running[], slackUrl: st
   for (const r of running) {
     const d = r.def;
     if (d.kind === 'cgroup') plugins.push({ use: 'heap', name: d.name, interval, cgroup: { from: 'path', path: r.cgroup!.path, name: d.name }, smaps_rollup: false });
-    if (d.kind === 'v8') plugins.push({ use: 'heap', name: d.name, interval, v8: [{ url: `http://127.0.0.1:${r.metricsPort}/metrics`, name: d.name, timeout: '900ms' }] });
+    // prom-client's default metrics carry no heap limit; the old space (--max-old-space-size) is what
+    // a growing live set runs out of, so that is the limit the forecast is given.
+    if (d.kind === 'v8') plugins.push({ use: 'heap', name: d.name, interval, v8: [{ url: `http://127.0.0.1:${r.metricsPort}/metrics`, name: d.name, timeout: '900ms', heap_limit: `${d.limitMiB}MiB` }] });
     if (d.kind === 'gpu') plugins.push({ use: 'gpu', name: d.name, interval, binary: join(dir, 'nvidia-smi'), processes: false });
     if (d.kind === 'queue') {
       ceilings[r.queueName!] = opts.scale === 'short' ? 600 : 6000;
@@ -382,6 +390,7 @@ function vigilConfig(opts: RunOptions, running: readonly Running[], slackUrl: st
           name: 'memory-exhaustion-forecast',
           type: 'forecast',
           within: scale.within,
+          keep_firing_for: scale.keepFiringFor,
           annotations: { summary: '{{labels.metric}} forecast to reach 95% of its limit in {{eta}}' },
         },
       ],
@@ -545,7 +554,9 @@ function judge(o: ScenarioOutcome): void {
     if (name === 'memory-exhaustion-forecast') {
       if ((m.tier === 'warning' || m.tier === 'critical') && o.firstWarningAt === undefined) o.firstWarningAt = m.at;
       if (m.tier === 'critical' && o.criticalAt === undefined) o.criticalAt = m.at;
-      if (m.tier === 'resolved' && o.resolvedAt === undefined && o.firstWarningAt !== undefined) o.resolvedAt = m.at;
+      // The resolution that counts comes after the kill (restart) — or, for a queue, after the catch-up.
+      const after = o.diedAt ?? (o.def.kind === 'queue' ? o.criticalAt ?? o.firstWarningAt : undefined);
+      if (m.tier === 'resolved' && o.resolvedAt === undefined && after !== undefined && m.at > after) o.resolvedAt = m.at;
     }
     if (name === 'oom-kills' && m.tier !== 'resolved' && o.oomAlertAt === undefined) o.oomAlertAt = m.at;
     const expected = o.def.leaking && (name === 'memory-exhaustion-forecast' || name === 'oom-kills' || name === 'memory-utilization' || name === 'gpu-memory-utilization' || name === 'queue-backlog-growing');

@@ -34,7 +34,8 @@ export class StoreSerializer implements MetricsSerializer {
       if (sm.scope === this.storeScope) store = sm.metrics;
       else others++;
     }
-    if (!store) return this.stock.serialize(resourceMetrics);
+    // Only gauges and sums come from the store; anything else takes the stock path whole.
+    if (!store || store.some((m) => m.dataPointType !== DataPointType.GAUGE && m.dataPointType !== DataPointType.SUM)) return this.stock.serialize(resourceMetrics);
     const rest = others === 0 ? [] : resourceMetrics.scopeMetrics.filter((sm) => sm.scope !== this.storeScope);
     let head = this.stock.serialize({ resource: resourceMetrics.resource, scopeMetrics: rest });
     const body = this.serializeStore(store);
@@ -46,8 +47,7 @@ export class StoreSerializer implements MetricsSerializer {
   private serializeStore(metrics: readonly MetricData[]): string {
     let out = '';
     for (const m of metrics) {
-      if (m.dataPointType !== DataPointType.GAUGE && m.dataPointType !== DataPointType.SUM) continue; // the store has no others
-      if (m.dataPoints.length === 0) continue;
+      if (m.dataPointType !== DataPointType.GAUGE && m.dataPointType !== DataPointType.SUM) continue; // excluded by serialize()
       const monotonic = m.dataPointType === DataPointType.SUM && m.isMonotonic;
       let h = this.headers.get(m.descriptor);
       if (!h || h.monotonic !== monotonic) {

@@ -15,7 +15,7 @@ function config(url: string, extra: Record<string, unknown> = {}, slack: Record<
         name: 'slack',
         type: 'slack',
         url: url + SECRET_PATH,
-        timeout: '300ms',
+        timeout: '3s',
         min_interval: '0ms',
         links: { grafana: 'https://grafana.test/d/vigil?var-fp={{fingerprint}}&from={{from_ms}}', jaeger: 'https://jaeger.test/trace/{{trace_id}}' },
         ...slack,
@@ -133,7 +133,7 @@ describe('Slack notifier against a loopback stand-in', () => {
 
   it('times out a hanging endpoint and retries', async () => {
     slack.behaviour = (_r, n) => (n === 1 ? 'hang' : { status: 200, body: 'ok' });
-    engine = await startEngine(h, config(slack.url));
+    engine = await startEngine(h, config(slack.url, {}, { timeout: '300ms' }));
     collect(h, pods(1, 0.95), Date.now());
     await slack.waitFor((r) => r.length >= 2, 5000);
     const gap = slack.received[1]!.at - slack.received[0]!.at;

@@ -65,7 +65,7 @@ afterEach(async () => {
 describe('anomaly detector in the agent', () => {
   it('scores eligible gauges, writes vigil.anomaly.score, raises one explained event for a spike', async () => {
     const h = harness();
-    const cfg = anomalyConfigSchema.parse({ window: 300, retrain_every: 25, min_train: 40, trees: 50, sample_size: 128, calibration: { history: 300 } });
+    const cfg = anomalyConfigSchema.parse({ window: 300, retrain_every: 25, min_train: 40, trees: 50, sample_size: 128, calibration: { history: 300 }, retrain_cpu: 1 });
     det = createAnomalyDetector(cfg, h.services);
     await det.start();
     expect(h.registry.get(ANOMALY_SCORE_METRIC)?.declaredBy).toBe('detect');
@@ -113,7 +113,7 @@ describe('anomaly detector in the agent', () => {
 
   it('suppresses repeated events during a sustained anomaly (cooldown)', async () => {
     const h = harness();
-    const cfg = anomalyConfigSchema.parse({ window: 200, retrain_every: 20, min_train: 40, trees: 30, sample_size: 64, calibration: { history: 200 }, suppression: { points: 0, cooldown: '1h' } });
+    const cfg = anomalyConfigSchema.parse({ window: 200, retrain_every: 20, min_train: 40, trees: 30, sample_size: 64, calibration: { history: 200 }, suppression: { points: 0, cooldown: '1h' }, retrain_cpu: 1 });
     det = createAnomalyDetector(cfg, h.services);
     await det.start();
     const rng = new Prng(9);
@@ -153,6 +153,7 @@ describe('anomaly detector in the agent', () => {
       calibration: { history: 200 },
       // 8 features over a short, young history: raw scores vary a lot, so a maximal raw score is only z ≈ 3.5
       sensitivity: 0.2,
+      retrain_cpu: 1,
       suppression: { points: 50, cooldown: '10s' },
       metrics: { include: [] },
       groups: [{ name: 'gpu', metrics: ['gpu.util', 'gpu.mem'] }],

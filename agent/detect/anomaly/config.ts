@@ -69,6 +69,12 @@ export const anomalyConfigSchema = z
       .prefault({}),
     /** Work spent retraining per event-loop turn before yielding, so collection never waits. */
     retrain_budget: durationSchema.default(8),
+    /**
+     * Ceiling on the share of one core spent retraining, averaged over time. When more models
+     * are due than this allows, retrains wait their turn (models get older, scoring goes on):
+     * `retrain_every` is then a minimum, not a promise.
+     */
+    retrain_cpu: z.number().gt(0).max(1).default(0.03),
   })
   .strict();
 

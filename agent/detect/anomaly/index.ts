@@ -35,6 +35,13 @@ export interface AnomalyDetectorStats {
   /** Total ms spent retraining, and the longest single event-loop turn spent on it. */
   retrainMs: number;
   maxRetrainTurnMs: number;
+  /** Detectors whose retrain is due but waiting for the CPU budget. */
+  pending: number;
+}
+
+export interface AnomalyDetectorOptions {
+  /** Clock for the retrain CPU budget (Unix ms); the benchmark simulates time with it. */
+  readonly now?: () => number;
 }
 
 export type AnomalySubsystem = Subsystem & { readonly stats: AnomalyDetectorStats; flushRetrains(): Promise<void> };
@@ -46,14 +53,20 @@ export type AnomalySubsystem = Subsystem & { readonly stats: AnomalyDetectorStat
  * sensitivity. Retraining is queued and done in slices of at most `retrain_budget` per
  * event-loop turn, so a collection never waits behind it.
  */
-export function createAnomalyDetector(config: AnomalyConfig, services: AgentServices): AnomalySubsystem {
+export function createAnomalyDetector(config: AnomalyConfig, services: AgentServices, options: AnomalyDetectorOptions = {}): AnomalySubsystem {
+  const now = options.now ?? Date.now;
   const { store, events, tracer, logger } = services;
   const opts: DetectorOptions = detectorOptions(config);
   const eligible = seriesEligibility(services.metrics, config.metrics.include, config.metrics.exclude);
   const bySeries = new Map<number, Entry>();
   const byGroup = new Map<string, Entry>();
   const retrainQueue = new Set<Entry>();
-  const stats: AnomalyDetectorStats = { detectors: 0, refused: 0, scored: 0, events: 0, retrains: 0, retrainMs: 0, maxRetrainTurnMs: 0 };
+  const stats: AnomalyDetectorStats = { detectors: 0, refused: 0, scored: 0, events: 0, retrains: 0, retrainMs: 0, maxRetrainTurnMs: 0, pending: 0 };
+  // token bucket of retraining time (ms): fills at retrain_cpu ms per ms of clock time
+  const burst = Math.max(50, 1000 * config.retrain_cpu);
+  let tokens = burst;
+  let refilledAt = now();
+  let wakeTimer: NodeJS.Timeout | undefined;
   const unsubscribe: (() => void)[] = [];
   let draining: Promise<void> | undefined;
   let stopped = true;
@@ -179,30 +192,49 @@ export function createAnomalyDetector(config: AnomalyConfig, services: AgentServ
     }
   }
 
-  /** Drains the retrain queue in slices of ≤ retrain_budget ms, yielding to the event loop between slices. */
+  /**
+   * Drains the retrain queue in slices of ≤ retrain_budget ms, yielding to the event loop
+   * between slices, within the retrain_cpu token bucket; when the bucket is empty, the rest
+   * waits (a timer, or the next collection) and the models in use keep scoring.
+   */
   function scheduleRetrains(): void {
     if (draining || retrainQueue.size === 0 || stopped) return;
     draining = (async () => {
       try {
         while (retrainQueue.size > 0 && !stopped) {
           await nextTurn();
+          const clock = now();
+          tokens = Math.min(burst, tokens + (clock - refilledAt) * config.retrain_cpu);
+          refilledAt = clock;
+          if (tokens <= 0) {
+            if (!options.now && !wakeTimer) {
+              wakeTimer = setTimeout(() => {
+                wakeTimer = undefined;
+                scheduleRetrains();
+              }, Math.ceil(-tokens / config.retrain_cpu) + 1);
+              wakeTimer.unref();
+            }
+            break;
+          }
           const t0 = performance.now();
-          let now = t0;
+          let t1 = t0;
           for (const e of retrainQueue) {
             retrainQueue.delete(e);
             if (e.detector.retrainDue) {
               e.detector.retrain();
               stats.retrains++;
             }
-            now = performance.now();
-            if (now - t0 >= config.retrain_budget) break;
+            t1 = performance.now();
+            if (t1 - t0 >= config.retrain_budget || t1 - t0 >= tokens) break;
           }
-          stats.retrainMs += now - t0;
-          if (now - t0 > stats.maxRetrainTurnMs) stats.maxRetrainTurnMs = now - t0;
+          tokens -= t1 - t0;
+          stats.retrainMs += t1 - t0;
+          if (t1 - t0 > stats.maxRetrainTurnMs) stats.maxRetrainTurnMs = t1 - t0;
         }
       } catch (err) {
         logger.error({ err }, 'anomaly detector: retraining failed');
       } finally {
+        stats.pending = retrainQueue.size;
         draining = undefined;
       }
     })();
@@ -233,12 +265,15 @@ export function createAnomalyDetector(config: AnomalyConfig, services: AgentServ
     },
     async stop() {
       stopped = true;
+      if (wakeTimer) clearTimeout(wakeTimer);
+      wakeTimer = undefined;
       for (const u of unsubscribe.splice(0)) u();
       await draining;
       retrainQueue.clear();
     },
-    /** Waits until queued retrains are done (tests, benchmarks). */
+    /** Waits for the retraining the CPU budget allows right now (tests, benchmarks). */
     async flushRetrains() {
+      scheduleRetrains();
       while (draining) await draining;
     },
   };

@@ -251,10 +251,12 @@ export class IsolationForest {
 
   /** Writes a leaf's depth + c(size) into every bottom slot below `node` (padding nodes keep feature 0). */
   private leaf(tree: number, node: number, depth: number, size: number): void {
-    const span = 2 ** (this.heightLimitValue - depth);
-    const first = (node + 1) * span - 1 - this.nodesPerTree; // leftmost bottom slot
-    const base = tree * (this.nodesPerTree + 1) + first;
-    this.leafValue.fill(depth + averagePathLength(size), base, base + span);
+    const span = 1 << (this.heightLimitValue - depth);
+    const base = tree * (this.nodesPerTree + 1) + (node + 1) * span - 1 - this.nodesPerTree; // leftmost bottom slot
+    const v = depth + averagePathLength(size);
+    const leaf = this.leafValue;
+    // a plain loop: most spans are 1 or 2 and TypedArray.fill's call overhead dominated fits
+    for (let i = 0; i < span; i++) leaf[base + i] = v;
   }
 
   // ---- persistence -------------------------------------------------------------------

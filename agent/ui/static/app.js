@@ -39,6 +39,21 @@
     if (Math.abs(v) >= 1e6) return v.toExponential(2);
     return String(Math.round(v * 1000) / 1000) + (unit && unit !== '1' && unit[0] !== '{' ? ' ' + unit : '');
   }
+  // Tick labels with as many decimals as the tick spacing needs (0.0148 vs 0.0152 must differ).
+  function axisLabels(vals, unit, metric) {
+    var step = vals.length > 1 ? Math.abs(vals[1] - vals[0]) : 0;
+    var pct = unit === '1' && /utilization|ratio|share|imbalance/.test(metric);
+    if (!step || unit === 'By' || (unit === 's' && /time_to|age|drain/.test(metric))) {
+      return vals.map(function (v) { return fmt(v, unit, metric); });
+    }
+    var scaled = pct ? step * 100 : step;
+    var decimals = Math.min(6, Math.max(0, Math.ceil(-Math.log10(scaled) + 0.0001)));
+    return vals.map(function (v) {
+      if (v === null) return '';
+      return pct ? (v * 100).toFixed(decimals) + ' %' : Math.abs(v) >= 1e6 ? v.toExponential(2) : v.toFixed(decimals);
+    });
+  }
+
   function attrText(attrs, skip) {
     var parts = [];
     for (var k in attrs) if (!skip || !skip[k]) parts.push(k + '=' + attrs[k]);
@@ -152,7 +167,7 @@
         axes: [
           { stroke: '#8a93a6', grid: { stroke: '#2a2f3a' } },
           { stroke: '#8a93a6', grid: { stroke: '#2a2f3a' }, size: 70,
-            values: function (u, vals) { return vals.map(function (v) { return fmt(v, c.unit, c.metric); }); } },
+            values: function (u, vals) { return axisLabels(vals, c.unit, c.metric); } },
         ],
         legend: { show: c.ids.length > 1 },
         series: [{}].concat(c.ids.map(function (id, i) {

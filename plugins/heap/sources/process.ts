@@ -39,6 +39,8 @@ interface Known {
   fdLimitReadAt: number;
   pss: number | undefined;
   pssReadAt: number;
+  oomScore: number | undefined;
+  oomScoreReadAt: number;
 }
 
 interface Candidate {
@@ -53,6 +55,8 @@ interface Candidate {
 
 const FD_LIMIT_TTL_MS = 60_000;
 const CMDLINE_TTL_SCANS = 6;
+/** oom_score moves with memory use but slowly matters: one read per process every 5 s. */
+const OOM_SCORE_TTL_MS = 5000;
 /** Boot time has 1 s resolution and the pid file is written after start: allow this much skew. */
 const START_SKEW_MS = 2000;
 
@@ -256,6 +260,7 @@ export class ProcessSource {
     let known = this.known.get(c.pid);
     const wantLimits = this.o.fileDescriptors && (known === undefined || now - known.fdLimitReadAt > FD_LIMIT_TTL_MS);
     const wantSmaps = this.o.smapsRollup && (known === undefined || now - known.pssReadAt >= this.o.smapsIntervalMs);
+    const wantOom = known === undefined || now - known.oomScoreReadAt >= OOM_SCORE_TTL_MS;
     const read = this.files.read;
     const soft = <T>(what: string, p: Promise<T>): Promise<T | undefined> =>
       p.catch((err: unknown) => {
@@ -274,7 +279,7 @@ export class ProcessSource {
         read(`${base}/stat`),
         read(`${base}/status`),
         wantSmaps ? soft(`${base}/smaps_rollup`, readText(`${base}/smaps_rollup`)) : undefined,
-        soft(`${base}/oom_score`, read(`${base}/oom_score`)),
+        wantOom ? soft(`${base}/oom_score`, read(`${base}/oom_score`)) : undefined,
         this.o.fileDescriptors ? soft(`${base}/fd`, readdir(`${base}/fd`)) : undefined,
         wantLimits ? soft(`${base}/limits`, readText(`${base}/limits`)) : undefined,
       ]);
@@ -315,6 +320,8 @@ export class ProcessSource {
         fdLimitReadAt: -Infinity,
         pss: undefined,
         pssReadAt: -Infinity,
+        oomScore: undefined,
+        oomScoreReadAt: -Infinity,
       };
       this.known.set(c.pid, known);
     }
@@ -339,7 +346,11 @@ export class ProcessSource {
       known.pssReadAt = now;
     }
     if (this.o.smapsRollup) batch.add(M.processPss, known.pss, attrs);
-    if (oomT !== undefined) batch.add(M.processOomScore, Number.parseInt(oomT, 10), attrs);
+    if (oomT !== undefined) {
+      known.oomScore = Number.parseInt(oomT, 10);
+      known.oomScoreReadAt = now;
+    }
+    batch.add(M.processOomScore, known.oomScore, attrs);
     if (fds !== undefined) batch.add(M.processFds, fds.length, attrs);
     batch.add(M.processFdLimit, known.fdLimit, attrs);
     batch.add(M.processFaults, st.minflt, { ...attrs, [A.processFault]: 'minor' });

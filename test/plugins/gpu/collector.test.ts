@@ -139,7 +139,8 @@ describe('loop mode', () => {
     expect(mig[0]!.value).toBe(12 * MiB);
     expect(of(samples, M.migMemoryLimit).find((s) => s.attributes?.['nvidia.gpu.mig.index'] === 0)?.value).toBe(19968 * MiB);
     expect(f.invocations().some((l) => l === '-q -x')).toBe(true);
-    expect(f.invocations().some((l) => l.includes('--query-compute-apps'))).toBe(false);
+    // Only the very first side query (before any row told the GPU is in MIG mode) was compute-apps.
+    expect(f.invocations().filter((l) => l.includes('--query-compute-apps')).length).toBeLessThanOrEqual(1);
   });
 
   it('garbage and malformed rows are counted with context, good rows still reported, nothing crashes', async () => {

@@ -114,7 +114,6 @@ export function makeFakeSmi(scenario: Scenario, opts: { help?: string; xml?: str
   const dir = mkdtempSync(join(tmpdir(), `${marker}-`));
   writeFileSync(join(dir, 'help.txt'), opts.help ?? realHelpQueryGpu());
   writeFileSync(join(dir, 'xml.xml'), opts.xml ?? '');
-  writeFileSync(join(dir, 'origin.txt'), new Error('created by').stack ?? '');
   const script = `#!/bin/bash
 # fake nvidia-smi for vigil tests: ${marker}
 DIR="$(cd "$(dirname "$0")" && pwd)"
