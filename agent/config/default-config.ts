@@ -15,5 +15,15 @@ server:
   host: \${VIGIL_HOST:-0.0.0.0}
   port: \${VIGIL_PORT:-9464}
 plugins:
+  # The host: CPU, memory, load.
   - use: system
+  # Memory of this container (its cgroup, v1 or v2) with its limit; add process / v8 / kubelet
+  # sources to watch the app itself (plugins/heap/README.md).
+  - use: heap
+  # NVIDIA GPUs, when nvidia-smi is there (else: unavailable, retried with backoff).
+  - use: gpu
+  # A Redis beside the app, when one listens (else: unavailable).
+  - use: cache
+    redis:
+      - url: \${REDIS_URL:-redis://127.0.0.1:6379}
 `;

@@ -15,7 +15,7 @@ export interface InterpolationResult {
 
 /**
  * Substitutes `${VAR}` / `${VAR:-default}` in every string scalar (`$${` is a literal `${`),
- * and replaces each `<name>_file: PATH` secret key with `<name>: <file content>`.
+ * and replaces each `<name>_file: PATH` secret key outside `plugins:` with `<name>: <file content>`.
  * Works on the parsed document so line numbers of the original text stay valid.
  * A scalar that is exactly one unquoted `${VAR}` is re-typed (so `port: ${PORT}` is a number).
  */
@@ -27,7 +27,9 @@ export function interpolateDocument(doc: Document, env: NodeJS.ProcessEnv, confi
       for (const pair of [...node.items]) {
         const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
         walk(pair.value, [...path, key]);
-        const m = SECRET_FILE_RE.exec(key);
+        // Plugins read their own *_file options (so rotated secrets such as service-account
+        // tokens are re-read); the loader resolves them for the core sections only.
+        const m = path[0] === 'plugins' ? null : SECRET_FILE_RE.exec(key);
         if (m && isScalar(pair.value) && typeof pair.value.value === 'string') {
           const target = m[1]!;
           const file = isAbsolute(pair.value.value) ? pair.value.value : resolve(configDir, pair.value.value);

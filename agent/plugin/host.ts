@@ -134,7 +134,11 @@ export class PluginHost {
         const series = store.record(name, s.metric, s.attributes, s.value, s.timestamp, r.settings.intervalMs);
         if (series) written.push(series);
       }
-      store.endMissing(name, now);
+      // Samples may be stamped before the collection started (the gpu plugin's loop rows carry
+      // the time they were read): a series written by this collection is never "missing".
+      let since = now;
+      for (const s of written) if (s.lastUpdate < since) since = s.lastUpdate;
+      store.endMissing(name, since);
       this.instruments.samples.add(outcome.samples.length, attrs);
       if (outcome.malformed > 0) this.instruments.malformed.add(outcome.malformed, attrs);
       span.setAttributes({ 'vigil.plugin.samples': outcome.samples.length, 'vigil.plugin.malformed': outcome.malformed, 'vigil.plugin.state': r.state });

@@ -8,7 +8,15 @@
 import { readFileSync } from 'node:fs';
 
 const [stateFile, ...argv] = process.argv.slice(2);
-const state = JSON.parse(readFileSync(stateFile, 'utf8'));
+let state = JSON.parse(readFileSync(stateFile, 'utf8'));
+// Re-read for every row: the scenario (re)starts the job by rewriting startMs while the loop runs.
+const refresh = () => {
+  try {
+    state = JSON.parse(readFileSync(stateFile, 'utf8'));
+  } catch {
+    // keep the last state (a half-written file)
+  }
+};
 
 // Values from the H100 capture (linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01, idle/load rows).
 const VALUES = {
@@ -54,6 +62,7 @@ function usedMiB(now) {
 }
 
 function row(fields) {
+  refresh();
   const used = usedMiB(Date.now());
   return fields
     .map((f) => {
