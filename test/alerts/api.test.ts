@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AlertEngine } from '../../agent/alerts/engine.ts';
 import type { SlackPayload } from '../../agent/alerts/notifiers/slack.ts';
 import { createHttpServer, type HttpServer } from '../../agent/http/server.ts';
-import { collect, makeHarness, sleep, StandIn, startEngine } from './helpers.ts';
+import { createAlerts } from '../../agent/alerts/index.ts';
+import { alertsConfig, collect, makeHarness, sleep, StandIn, startEngine } from './helpers.ts';
 
 const M = 'vigil.memory.utilization';
 const TOKEN = 'silence-token-123';
@@ -81,5 +82,24 @@ describe('alerts HTTP API (real server)', () => {
     const { port } = await server.listen();
     const r = await fetch(`http://127.0.0.1:${port}/api/silences`, { method: 'POST', body: '{}', headers: { authorization: 'Bearer x' } });
     expect(r.status).toBe(403);
+  });
+
+  it('survives a config reload: a new engine takes over the routes registered once', async () => {
+    server = createHttpServer({ host: '127.0.0.1', port: 0, logger: pino({ level: 'silent' }) });
+    const h = makeHarness({ http: server });
+    const rule = (above: number) => ({ default_rules: { enabled: false }, rules: [{ name: 'hot', type: 'threshold', metric: M, above: { warning: above } }] });
+    const first = createAlerts(alertsConfig(rule(0.8)), h.services);
+    await first.start();
+    const { port } = await server.listen();
+    collect(h, [{ metric: M, attrs: { pod: 'a' }, value: 0.85 }], Date.now());
+    const list = async () => ((await (await fetch(`http://127.0.0.1:${port}/api/alerts`)).json()) as { alerts: unknown[] }).alerts.length;
+    expect(await list()).toBe(1);
+    await first.stop();
+    expect((await fetch(`http://127.0.0.1:${port}/api/alerts`)).status).toBe(503);
+    const second = createAlerts(alertsConfig(rule(0.9)), h.services);
+    await second.start(); // registering the routes again would throw on the real router
+    engine = second.engine;
+    collect(h, [{ metric: M, attrs: { pod: 'a' }, value: 0.85 }], Date.now());
+    expect(await list()).toBe(0); // the new rule (0.9) is in force; the old alert resolved
   });
 });
