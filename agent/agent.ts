@@ -107,7 +107,7 @@ export async function startAgent(opts: StartAgentOptions = {}): Promise<RunningA
 
   const makeSubsystems = (c: LoadedConfig['config']): Subsystem[] => {
     const list: Subsystem[] = [...createDetectors(c.detect, services)];
-    if (c.alerts.enabled) list.push(createAlerts(c.alerts, services));
+    if (c.alerts.enabled) list.push(createAlerts(c.alerts, services, { apiToken: c.server.api_token }));
     return list;
   };
   // Routes can be registered once only, so the UI lives across reloads.

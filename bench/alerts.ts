@@ -12,7 +12,6 @@
  *
  *   npx tsx bench/alerts.ts [trials=30] [messages=2000]
  */
-import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { join } from 'node:path';
 import { Outbox } from '../agent/alerts/outbox/outbox.ts';
 import { collect, makeHarness, sleep, StandIn, startEngine, tempDir } from '../test/alerts/helpers.ts';
@@ -122,4 +121,3 @@ async function throughput(): Promise<void> {
 
 await latency();
 await throughput();
-void ROOT_CONTEXT;

@@ -2,7 +2,10 @@
  * Metrics produced by the core and its subsystems (not by plugins), known before those
  * subsystems start, so config checks (alert rules naming a metric) can accept them.
  */
+import { ALERT_METRIC_SPECS } from '../alerts/metrics.ts';
+
 export const CORE_METRIC_NAMES: readonly string[] = [
+  ...ALERT_METRIC_SPECS.map((m) => m.name),
   'vigil.plugin.up',
   'vigil.plugin.collection.duration',
   'vigil.plugin.errors',

@@ -67,6 +67,8 @@ export interface ScaleSettings {
   readonly keepFiringFor: string;
   /** How long after a restart to wait for the resolved message. */
   readonly resolveWaitS: number;
+  /** Seconds between starting the apps and starting vigil (0: vigil first, then the apps). */
+  readonly settleS: number;
 }
 
 export const SCALES: Readonly<Record<Scale, ScaleSettings>> = {
@@ -76,6 +78,7 @@ export const SCALES: Readonly<Record<Scale, ScaleSettings>> = {
     within: { warning: '60s', critical: '20s' },
     keepFiringFor: '5s',
     resolveWaitS: 25,
+    settleS: 4,
   },
   long: {
     intervalMs: 2000,
@@ -83,6 +86,7 @@ export const SCALES: Readonly<Record<Scale, ScaleSettings>> = {
     within: { warning: '30m', critical: '5m' },
     keepFiringFor: '60s',
     resolveWaitS: 90,
+    settleS: 0,
   },
 };
 
@@ -118,15 +122,15 @@ export function scenarioDefs(scale: Scale): Record<ScenarioName, ScenarioDef> {
     'gpu-memory': def('gpu-memory', 'gpu', true, 'GPU memory: a training job whose cached tensors climb to the 80 GB total', GPU_MEM, [], leakWait, 81559),
     'queue-backlog': def('queue-backlog', 'queue', true, 'queue backlog: a BullMQ producer outpacing its worker, then the worker catches up', BACKLOG, [], s ? 75 : 600, 0),
     'control-steady': def('control-steady', 'cgroup', false, 'control: steady churn, no leak', WS, ['--mode', 'rss', '--pattern', 'none', '--base', s ? '40' : '100', ...churn], controlS),
-    'control-warmup': def('control-warmup', 'cgroup', false, 'control: warm-up ramp that plateaus well under the limit', WS, ['--mode', 'rss', '--pattern', 'warmup', '--plateau', s ? '70' : '200', '--tau', s ? '6' : '60', ...churn], controlS),
-    'control-cache': def('control-cache', 'cgroup', false, 'control: cache filling to a plateau', WS, ['--mode', 'rss', '--pattern', 'cache', '--plateau', s ? '80' : '220', '--tau', s ? '12' : '180', ...churn], controlS),
+    'control-warmup': def('control-warmup', 'cgroup', false, 'control: warm-up ramp that plateaus well under the limit', WS, ['--mode', 'rss', '--pattern', 'warmup', '--plateau', s ? '90' : '200', '--tau', s ? '12' : '60', ...churn], controlS),
+    'control-cache': def('control-cache', 'cgroup', false, 'control: cache filling to a plateau', WS, ['--mode', 'rss', '--pattern', 'cache', '--plateau', s ? '100' : '220', '--tau', s ? '20' : '180', ...churn], controlS),
     'control-stop': def(
       'control-stop',
       'cgroup',
       false,
       'control: a leak that stops halfway',
       WS,
-      ['--mode', 'rss', '--pattern', 'stop', '--rate', s ? '1' : '0.5', '--stop-after', s ? '25' : '240', ...churn],
+      ['--mode', 'rss', '--pattern', 'stop', '--rate', s ? '0.5' : '0.5', '--stop-after', s ? '30' : '240', ...churn],
       controlS,
     ),
     'control-bursty': def('control-bursty', 'cgroup', false, 'control: bursty allocation (large short-lived spikes)', WS, ['--mode', 'rss', '--pattern', 'bursty', '--base', s ? '30' : '80', '--burst', s ? '50' : '120', ...churn], controlS),
@@ -258,19 +262,27 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
       running.push(r);
     }
 
-    const port = await freePort();
-    const config = vigilConfig(opts, running, slack.url, dir, port);
-    log(`starting vigil on 127.0.0.1:${port} (config ${join(dir, 'vigil.yaml')})`);
-    vigil = await startVigil(config, dir, port);
-    await opts.onVigilReady?.(vigil);
-
     slack.onMessage((m) => {
       for (const r of running) if (mentions(m, r.matchText)) r.outcome.messages.push(m);
       opts.onSlack?.(m);
     });
-
-    // Start the apps together.
-    for (const r of running) startApp(r, opts, dir, children, log);
+    const port = await freePort();
+    const config = vigilConfig(opts, running, slack.url, dir, port);
+    const startApps = (): void => {
+      for (const r of running) startApp(r, opts, dir, children, log);
+    };
+    // Short runs compress a leak into under a minute, where the apps' own start-up (a few
+    // seconds from 0 to ~50 MiB, slower with many apps starting on two cores) would be a third
+    // of the history; there vigil starts once the apps are up, like a sidecar attached to a
+    // running pod. Long runs start vigil first and the apps after it, as in a pod.
+    if (scale.settleS > 0) {
+      startApps();
+      await sleep(scale.settleS * 1000);
+    }
+    log(`starting vigil on 127.0.0.1:${port} (config ${join(dir, 'vigil.yaml')})`);
+    vigil = await startVigil(config, dir, port);
+    await opts.onVigilReady?.(vigil);
+    if (scale.settleS === 0) startApps();
 
     const started = Date.now();
     const maxS = Math.max(...running.map((r) => r.def.durationS));

@@ -101,6 +101,18 @@ describe('durable outbox', () => {
     await Promise.all([o.close(), r.close()]);
   });
 
+  it('a newer reminder supersedes an undelivered older one of the same group', async () => {
+    const o = open(join(tempDir(), 'outbox.journal'));
+    await o.open(0);
+    const rep = (k: string, group: string) => ({ ...entry(k), message: { ...msg(group), repeat: true } });
+    await o.accept([entry('first')], 0);
+    await o.accept([rep('r1', 'g')], 1);
+    await o.accept([rep('r2', 'other')], 2);
+    await o.accept([rep('r3', 'g')], 3);
+    expect(o.entries().map((e) => e.dedupKey)).toEqual(['first', 'r2', 'r3']);
+    await o.close();
+  });
+
   it('backoff is exponential, capped, with jitter in [d/2, d]', () => {
     expect(backoffDelay(1, 1000, 60_000, () => 1)).toBe(1000);
     expect(backoffDelay(4, 1000, 60_000, () => 1)).toBe(8000);

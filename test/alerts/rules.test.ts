@@ -143,3 +143,24 @@ describe('rule types through the engine', () => {
     expect(engine.active().map((a) => `${a.rule}:${a.status}:${a.tier}`)).toEqual(['cache-hit-ratio:firing:warning']);
   });
 });
+
+describe('catch-all absent rule', () => {
+  it('is INFO for a plugin unavailable from the start, the rule tier once a working plugin stops', async () => {
+    const h = makeHarness();
+    h.clock.now = T0;
+    const e = await startEngine(h, { default_rules: { enabled: false }, rules: [{ name: 'any-absent', type: 'absent', plugin: '*', for: '10s', severity: 'warning' }] }, true);
+    try {
+      const base = { use: 'x', intervalMs: 1000, timeoutMs: 1000, consecutiveFailures: 3, collections: 3, errors: 3, samples: 0, malformed: 0 };
+      h.statuses.push({ ...base, name: 'gpu', state: 'unavailable', lastError: 'nvidia-smi not found', stateSince: T0 });
+      h.statuses.push({ ...base, name: 'cache', state: 'unavailable', lastError: 'ECONNREFUSED', stateSince: T0, lastSuccessAt: T0 - 1000 });
+      for (let i = 0; i < 15; i++) {
+        h.clock.now += 1000;
+        collect(h, [], h.clock.now);
+      }
+      const tiers = Object.fromEntries(e.active().map((a) => [a.labels['plugin'], a.tier]));
+      expect(tiers).toEqual({ gpu: 'info', cache: 'warning' });
+    } finally {
+      await e.stop();
+    }
+  });
+});

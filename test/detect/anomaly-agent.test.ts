@@ -179,4 +179,34 @@ describe('anomaly detector in the agent', () => {
     expect(ev?.subject).toMatch(/^group:gpu/);
     expect(ev?.explanation).toMatch(/^gpu\.mem:/);
   });
+
+  it('keeps retraining within the retrain_cpu budget: due models wait, scoring goes on', async () => {
+    const h = harness();
+    let clock = 0;
+    const cfg = anomalyConfigSchema.parse({ min_train: 20, window: 100, retrain_every: 10, retrain_cpu: 0.0001, max_detectors: 1000 });
+    det = createAnomalyDetector(cfg, h.services, { now: () => clock });
+    await det.start();
+    const rng = new Prng(1);
+    const tick = async () => {
+      clock += 1000;
+      h.collect(
+        'web',
+        clock,
+        Array.from({ length: 200 }, (_, i) => ({ metric: 'app.latency', value: 1 + rng.gaussian(), attributes: { route: `/r${i}` } })),
+      );
+      await det!.flushRetrains();
+    };
+    for (let i = 0; i < 40; i++) await tick();
+    // 200 models are due 3 times (≈ 600 fits of 100 trees); the bucket starts at 50 ms of CPU
+    // and refills at 0.1 ms per simulated second: ≈ 54 ms in all
+    expect(det.stats.scored).toBe(200 * 40);
+    expect(det.stats.retrains).toBeLessThan(600);
+    expect(det.stats.pending).toBeGreaterThan(0);
+    const before = det.stats.retrains;
+    clock += 3_600_000; // an hour later the bucket is full again
+    await tick();
+    expect(det.stats.retrains).toBeGreaterThan(before);
+    // spent ≤ what the bucket held, plus at most one fit of overshoot per slice
+    expect(det.stats.retrainMs).toBeLessThan(54 + 50 + 200);
+  });
 });

@@ -51,6 +51,7 @@ plugins:
   - use: ${join(import.meta.dirname, 'fixtures/many-series-plugin.ts')}
     name: synthetic
     series: 1000
+    history: 300
 alerts:
   enabled: false
 detect:

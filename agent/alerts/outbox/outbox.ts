@@ -152,12 +152,16 @@ export class Outbox {
   async accept(entries: readonly Omit<OutboxEntry, 'id' | 'attempts' | 'nextAttemptAt'>[], now: number, state?: unknown): Promise<AcceptResult> {
     this.pruneDedup(now);
     const accepted: OutboxEntry[] = [];
+    const superseded: OutboxEntry[] = [];
     let deduplicated = 0;
     for (const e of entries) {
       if (this.dedup.has(e.dedupKey)) {
         deduplicated++;
         continue;
       }
+      // A reminder (repeat / Alertmanager re-send) supersedes an older undelivered reminder of
+      // the same group: during a long outage the queue holds one, not one per interval.
+      if (e.message.repeat) superseded.push(...this.pendingRepeats(e.target, e.message.groupKey));
       const entry: OutboxEntry = { ...e, id: randomUUID(), attempts: 0, nextAttemptAt: now };
       this.dedup.set(e.dedupKey, now);
       this.insert(entry);
@@ -167,6 +171,7 @@ export class Outbox {
     const dropped = this.enforceBound();
     const records: Record_[] = accepted.map((e) => ({ t: 'add', e }));
     for (const d of dropped) records.push({ t: 'drop', id: d.id, reason: 'outbox full' });
+    for (const d of superseded) if (this.remove(d)) records.push({ t: 'drop', id: d.id, reason: 'superseded by a newer reminder' });
     if (state !== undefined) {
       this.lastState = state;
       records.push({ t: 'state', s: state });
@@ -239,6 +244,13 @@ export class Outbox {
 
   close(): Promise<void> {
     return this.journal.close();
+  }
+
+  private pendingRepeats(target: string, groupKey: string): OutboxEntry[] {
+    const q = this.queues.get(target);
+    if (!q) return [];
+    // Never the head: it may be in flight right now.
+    return q.slice(1).filter((x) => x.message.repeat && x.message.groupKey === groupKey);
   }
 
   private insert(e: OutboxEntry): void {

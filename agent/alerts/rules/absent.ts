@@ -24,9 +24,13 @@ export function absentRule(rule: AbsentRuleConfig): RuleEvaluator {
       const silent = st.state === 'ok' && st.lastSuccessAt !== undefined && ctx.now - st.lastSuccessAt > Math.max(3 * st.intervalMs, st.timeoutMs + st.intervalMs);
       const bad = st.state === 'unavailable' || st.state === 'failing' || st.state === 'pending' || silent;
       const since = st.lastSuccessAt ?? st.stateSince;
+      // For the catch-all rule, unavailable from the start (no GPU on this node, no Redis beside
+      // this app) is how the machine is, not an incident: INFO. A plugin that worked and then
+      // stopped, or one a rule names, gets the rule's tier.
+      const absentByDesign = name === '*' && st.state === 'unavailable' && st.lastSuccessAt === undefined;
       out.push({
         labels: { plugin: st.name, use: st.use },
-        tier: bad ? rule.severity : null,
+        tier: bad ? (absentByDesign ? 'info' : rule.severity) : null,
         value: bad ? (ctx.now - since) / 1000 : 0,
         details: {
           state: silent ? 'silent' : st.state,

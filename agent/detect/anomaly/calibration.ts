@@ -6,51 +6,29 @@
  * sensitivity (threshold) then means the same thing on every series.
  */
 export interface CalibrationOptions {
-  /** Raw scores kept for the long-term distribution. */
+  /** Horizon (points) of the long-term distribution: equal weights up to it, exponential forgetting beyond. */
   readonly history: number;
   /** Raw scores averaged for the short-term value compared against it. */
   readonly short: number;
   /** Floor on the long-term std dev, so a perfectly regular series does not alarm on noise. */
   readonly minStd: number;
-  /** Use median and MAD (refreshed every 50 points) instead of mean and std: past anomalies do not inflate the spread. */
-  readonly robust?: boolean;
 }
 
 export class ScoreCalibrator {
-  private readonly hist: Float64Array;
   private readonly short: Float64Array;
   private readonly minStd: number;
-  private hHead = 0;
-  private hCount = 0;
-  private sum = 0;
-  private sumSq = 0;
+  private readonly horizon: number;
   private sHead = 0;
   private sCount = 0;
   private sSum = 0;
-  private updates = 0;
-  private readonly robust: boolean;
-  private sorted: Float64Array = new Float64Array(0);
-  private center = 0;
-  private spread = 0;
+  private n = 0;
+  private mean = 0;
+  private variance = 0;
 
   constructor(opts: CalibrationOptions) {
-    this.hist = new Float64Array(Math.max(2, opts.history));
+    this.horizon = Math.max(2, opts.history);
     this.short = new Float64Array(Math.max(1, opts.short));
     this.minStd = opts.minStd;
-    this.robust = opts.robust ?? false;
-  }
-
-  private refreshRobust(): void {
-    const n = this.hCount;
-    if (this.sorted.length !== this.hist.length) this.sorted = new Float64Array(this.hist.length);
-    const a = this.sorted.subarray(0, n);
-    a.set(this.hist.subarray(0, n));
-    a.sort();
-    const med = a[n >> 1]!;
-    for (let i = 0; i < n; i++) a[i] = Math.abs(a[i]! - med);
-    a.sort();
-    this.center = med;
-    this.spread = 1.4826 * a[n >> 1]!;
   }
 
   /** Adds a raw score and returns the calibrated score in [0, 1] (0 until there is history). */
@@ -64,39 +42,16 @@ export class ScoreCalibrator {
     const recent = this.sSum / this.sCount;
 
     let out = 0;
-    if (this.robust && this.hCount >= Math.min(this.hist.length, 32)) {
-      if (this.updates % 50 === 0 || this.hCount < 64) this.refreshRobust();
-      out = tailScore((recent - this.center) / Math.max(this.minStd, this.spread));
-    } else if (this.hCount >= Math.min(this.hist.length, 32)) {
-      const mean = this.sum / this.hCount;
-      const std = Math.max(this.minStd, Math.sqrt(Math.max(0, this.sumSq / this.hCount - mean * mean)));
-      out = tailScore((recent - mean) / std);
-    }
-    // long-term history (after scoring: the current point is judged against the past)
-    if (this.hCount === this.hist.length) {
-      const old = this.hist[this.hHead]!;
-      this.sum -= old;
-      this.sumSq -= old * old;
-    } else this.hCount++;
-    this.hist[this.hHead] = raw;
-    this.sum += raw;
-    this.sumSq += raw * raw;
-    this.hHead = (this.hHead + 1) % this.hist.length;
-    // running sums drift in floating point; recompute now and then
-    if (++this.updates % 4096 === 0) this.resum();
+    if (this.n >= 32) out = tailScore((recent - this.mean) / Math.max(this.minStd, Math.sqrt(this.variance)));
+    // long-term distribution, after scoring (the point is judged against the past): a running
+    // mean/variance that weighs all points equally up to `history` points, then forgets
+    // exponentially with that horizon; O(1) memory whatever the horizon
+    this.n++;
+    const alpha = Math.max(1 / this.n, 1 / this.horizon);
+    const d = raw - this.mean;
+    this.mean += alpha * d;
+    this.variance = (1 - alpha) * (this.variance + alpha * d * d);
     return out;
-  }
-
-  private resum(): void {
-    let s = 0;
-    let q = 0;
-    for (let i = 0; i < this.hCount; i++) {
-      const x = this.hist[i]!;
-      s += x;
-      q += x * x;
-    }
-    this.sum = s;
-    this.sumSq = q;
   }
 }
 
@@ -136,10 +91,17 @@ export class RepeatSuppressor {
   private readonly span: number;
   private readonly excess: boolean;
 
-  /** `excess`: report only the margin by which a score beats the recent maximum (a rising run fires once). */
-  constructor(span: number, excess = false) {
+  private readonly decay: number;
+  private ref = 0;
+
+  /**
+   * `excess`: report only the margin by which a score beats the recent maximum (a rising run fires once).
+   * `halfLife` > 0: the reference is instead a maximum that decays by half every `halfLife` points.
+   */
+  constructor(span: number, excess = false, halfLife = 0) {
     this.span = Math.max(0, Math.floor(span));
     this.excess = excess;
+    this.decay = halfLife > 0 ? 2 ** (-1 / halfLife) : 0;
     // monotone deque of (index, value) for the sliding maximum
     this.vals = new Float64Array(this.span + 2);
     this.idx = new Float64Array(this.span + 2);
@@ -162,7 +124,6 @@ export class RepeatSuppressor {
     this.idx[this.qTail] = this.n;
     this.qTail = (this.qTail + 1) % cap;
     this.n++;
-    if (!(score > prevMax)) return 0;
-    return this.excess && prevMax > 0 ? score - prevMax : score;
+    return score > prevMax ? score : 0;
   }
 }

@@ -20,7 +20,7 @@ function fmt(x: number): string {
 /** `vigil detect`: one NAB-format file in, `timestamp,value,anomaly_score` out (same rows, same order). */
 export async function runDetect(input: string, output: string, seed?: number): Promise<{ rows: number }> {
   const series = await readNabSeries(input);
-  const scores = detectSeries(series.values, defaultOptions(seed), series.t);
+  const scores = detectSeries(series.values, defaultOptions(seed));
   const lines = ['timestamp,value,anomaly_score'];
   for (let i = 0; i < scores.length; i++) lines.push(`${series.timestampText[i]},${String(series.values[i])},${fmt(scores[i]!)}`);
   await mkdir(dirname(output), { recursive: true });
@@ -54,7 +54,7 @@ export async function runEvalNab(o: EvalNabOptions): Promise<ProfileResult[]> {
       scores = await readDetectorScores(outPath);
       if (scores.length !== series.values.length) throw new Error(`${outPath}: ${scores.length} scores for ${series.values.length} rows of ${path}`);
     } else {
-      scores = detectSeries(series.values, opts, series.t);
+      scores = detectSeries(series.values, opts);
     }
     files.push({ name, scores, windows: windowsToRows(series.t, labels[name] ?? []) });
   }

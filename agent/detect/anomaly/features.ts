@@ -9,11 +9,10 @@
  * - `range`: max − min of the last `window` values (bursts in spiky series);
  * - `dev_long`: v − mean of the previous `longWindow` values (slow drifts, shifts that the
  *               short window has already absorbed);
- * - `std_long`: standard deviation of the last `longWindow` values;
- * - `tod`:      time of day (UTC hours) of the point, once per vector (not per channel), so a
- *               value usual at noon can be unusual at 3 a.m. (daily cycles).
+ * - `std_long`: standard deviation of the last `longWindow` values.
+ * (A time-of-day feature was tried for daily cycles: −11 NAB points, so it is not offered.)
  */
-export const FEATURE_NAMES = ['value', 'diff', 'dev', 'std', 'range', 'dev_long', 'std_long', 'tod'] as const;
+export const FEATURE_NAMES = ['value', 'diff', 'dev', 'std', 'range', 'dev_long', 'std_long'] as const;
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 
 export interface FeatureOptions {
@@ -26,8 +25,6 @@ export interface FeatureOptions {
 
 export const DEFAULT_FEATURES: FeatureOptions = { window: 16, features: ['value', 'diff', 'dev', 'std'] };
 
-const DAY_MS = 86_400_000;
-
 export class FeatureExtractor {
   readonly channels: number;
   readonly dims: number;
@@ -36,7 +33,6 @@ export class FeatureExtractor {
   private readonly window: number;
   private readonly longWindow: number;
   private readonly kinds: Uint8Array;
-  private readonly timeOfDay: boolean;
   /** Ring of the last window+1 values per channel. */
   private readonly ring: Float64Array;
   private readonly cap: number;
@@ -50,14 +46,9 @@ export class FeatureExtractor {
     this.channels = channelNames.length;
     this.window = Math.floor(opts.window);
     this.longWindow = Math.max(this.window, Math.floor(opts.longWindow ?? 8 * this.window));
-    const perChannel = opts.features.filter((f) => f !== 'tod');
-    this.kinds = Uint8Array.from(perChannel.map((f) => FEATURE_NAMES.indexOf(f)));
-    this.timeOfDay = perChannel.length !== opts.features.length;
-    this.dims = this.channels * this.kinds.length + (this.timeOfDay ? 1 : 0);
-    this.names = [
-      ...channelNames.flatMap((c) => perChannel.map((f) => (channelNames.length === 1 ? f : `${c}:${f}`))),
-      ...(this.timeOfDay ? ['tod'] : []),
-    ];
+    this.kinds = Uint8Array.from(opts.features.map((f) => FEATURE_NAMES.indexOf(f)));
+    this.dims = this.channels * this.kinds.length;
+    this.names = channelNames.flatMap((c) => opts.features.map((f) => (channelNames.length === 1 ? f : `${c}:${f}`)));
     // the ring holds the long window only when a `_long` feature asks for it
     const needsLong = opts.features.some((f) => f.endsWith('_long'));
     this.cap = (needsLong ? this.longWindow : this.window) + 1;
@@ -69,8 +60,8 @@ export class FeatureExtractor {
     return this.window + 1;
   }
 
-  /** Appends one observation per channel (at Unix ms `t`) and writes the feature vector into `out`; false while warming up. */
-  push(values: ArrayLike<number>, out: Float64Array, outOffset = 0, t = 0): boolean {
+  /** Appends one observation per channel and writes the feature vector into `out`; false while warming up. */
+  push(values: ArrayLike<number>, out: Float64Array, outOffset = 0): boolean {
     const cap = this.cap;
     const slot = this.head;
     for (let c = 0; c < this.channels; c++) {
@@ -149,7 +140,6 @@ export class FeatureExtractor {
         }
       }
     }
-    if (this.timeOfDay) out[o] = (((t % DAY_MS) + DAY_MS) % DAY_MS) / 3_600_000;
     return n >= this.window + 1;
   }
 }

@@ -26,8 +26,6 @@ export interface DetectorOptions {
   readonly calibration: CalibrationOptions;
   /** A detection must beat the scores of this many previous points (0: no suppression). */
   readonly suppression: number;
-  /** Report the margin over the recent maximum instead of the score itself. */
-  readonly suppressExcess?: boolean;
   /**
    * Weight of the out-of-range term: how far a feature lies beyond the training range, in
    * ranges. An isolation forest scores x = 100 like the largest training value, so without it
@@ -78,7 +76,6 @@ export class StreamingDetector {
   private tHead = 0;
   private tCount = 0;
   private sinceFit = 0;
-  private readonly scratch: Float64Array;
   private readonly current: Float64Array;
   /** Per-feature mean/std of the training window at the last fit, for explanations. */
   private readonly fMean: Float64Array;
@@ -95,9 +92,8 @@ export class StreamingDetector {
     this.dims = this.extractor.dims;
     this.forest = forest ?? new IsolationForest({ trees: options.trees, sampleSize: options.sampleSize, seed: options.seed });
     this.calibrator = new ScoreCalibrator(options.calibration);
-    this.suppressor = new RepeatSuppressor(options.suppression, options.suppressExcess ?? false);
+    this.suppressor = new RepeatSuppressor(options.suppression);
     this.train = new Float64Array(options.trainWindow * this.dims);
-    this.scratch = new Float64Array(options.trainWindow * this.dims);
     this.current = new Float64Array(this.dims);
     this.fMean = new Float64Array(this.dims);
     this.fStd = new Float64Array(this.dims);
@@ -119,14 +115,14 @@ export class StreamingDetector {
 
   /** Approximate bytes held: model, training window, calibration history. */
   get bytes(): number {
-    return this.forest.bytes + this.train.byteLength + this.scratch.byteLength + 8 * (this.options.calibration.history + this.options.calibration.short + 2 * this.options.suppression);
+    return this.forest.bytes + this.train.byteLength + 8 * (this.options.calibration.history + this.options.calibration.short + 2 * this.options.suppression);
   }
 
-  /** Scores one observation (one value per channel, at Unix ms `t`) and learns from it. */
-  update(values: ArrayLike<number>, t = 0): DetectorResult {
+  /** Scores one observation (one value per channel) and learns from it. */
+  update(values: ArrayLike<number>): DetectorResult {
     this.pointsSeen++;
     const x = this.current;
-    const ready = this.extractor.push(values, x, 0, t);
+    const ready = this.extractor.push(values, x);
     if (!ready) return ZERO;
     let raw = 0;
     if (this.models > 0) raw = this.rawScore(x);
@@ -147,18 +143,21 @@ export class StreamingDetector {
     const d = this.dims;
     const n = this.tCount;
     if (n === 0) return;
-    // unroll the ring oldest-first so the fit sees a contiguous array
+    // unroll the ring oldest-first so the fit sees a contiguous array (one buffer shared by
+    // all detectors: fits are synchronous and never interleave)
+    if (sharedScratch.length < n * d) sharedScratch = new Float64Array(n * d);
+    const scratch = sharedScratch;
     const start = n < this.options.trainWindow ? 0 : this.tHead;
     for (let i = 0; i < n; i++) {
       const src = ((start + i) % this.options.trainWindow) * d;
-      this.scratch.set(this.train.subarray(src, src + d), i * d);
+      scratch.set(this.train.subarray(src, src + d), i * d);
     }
-    this.forest.fit(this.scratch, n, d);
+    this.forest.fit(scratch, n, d);
     for (let f = 0; f < d; f++) {
       let s = 0;
       let q = 0;
       for (let i = 0; i < n; i++) {
-        const v = this.scratch[i * d + f]!;
+        const v = scratch[i * d + f]!;
         s += v;
         q += v * v;
       }
@@ -207,16 +206,18 @@ export class StreamingDetector {
   }
 }
 
+let sharedScratch = new Float64Array(0);
+
 const ZERO: DetectorResult = Object.freeze({ score: 0, calibrated: 0, raw: 0 });
 
 /** Runs a whole univariate series through a fresh detector (the CLI and the NAB evaluation). */
-export function detectSeries(values: ArrayLike<number>, options: DetectorOptions = DEFAULT_DETECTOR_OPTIONS, t?: ArrayLike<number>, forest?: ForestModel): Float64Array {
+export function detectSeries(values: ArrayLike<number>, options: DetectorOptions = DEFAULT_DETECTOR_OPTIONS, forest?: ForestModel): Float64Array {
   const det = new StreamingDetector(['value'], options, true, forest);
   const out = new Float64Array(values.length);
   const one = new Float64Array(1);
   for (let i = 0; i < values.length; i++) {
     one[0] = values[i]!;
-    out[i] = det.update(one, t ? t[i]! : 0).score;
+    out[i] = det.update(one).score;
   }
   return out;
 }

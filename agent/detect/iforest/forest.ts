@@ -33,9 +33,8 @@ export class IsolationForest {
   /** ψ actually used in the last fit (the data may have had fewer rows), for c(ψ). */
   private psiUsed = 0;
   private cPsi = 1;
-  /** Internal nodes, interleaved so one cache line serves both: threshold at 2k (f32), feature at 2k+1 (i32). */
-  private nodeThr: Float32Array = new Float32Array(0);
-  private nodeFeat: Int32Array = new Int32Array(0);
+  private feat: Uint8Array = new Uint8Array(0);
+  private thr: Float32Array = new Float32Array(0);
   private leafValue: Float32Array = new Float32Array(0);
   /** Per-feature min/max of the training data: lets callers see out-of-range inputs. */
   private lo: Float64Array = new Float64Array(0);
@@ -66,7 +65,7 @@ export class IsolationForest {
 
   /** Bytes held by the model's arrays. */
   get bytes(): number {
-    return this.nodeThr.byteLength + this.leafValue.byteLength + this.lo.byteLength + this.hi.byteLength;
+    return this.feat.byteLength + this.thr.byteLength + this.leafValue.byteLength + this.lo.byteLength + this.hi.byteLength;
   }
 
   featureMin(f: number): number {
@@ -89,10 +88,9 @@ export class IsolationForest {
     const height = Math.max(1, Math.ceil(Math.log2(psi)));
     const nodes = 2 ** height - 1; // internal slots per tree
     const total = nodes * this.trees;
-    if (this.nodeThr.length !== 2 * total) {
-      const buf = new ArrayBuffer(8 * total);
-      this.nodeThr = new Float32Array(buf);
-      this.nodeFeat = new Int32Array(buf);
+    if (this.feat.length !== total) {
+      this.feat = new Uint8Array(total);
+      this.thr = new Float32Array(total);
       this.leafValue = new Float32Array((nodes + 1) * this.trees);
     }
     if (this.lo.length !== dims) {
@@ -106,7 +104,8 @@ export class IsolationForest {
     this.nodesPerTree = nodes;
     this.psiUsed = psi;
     this.cPsi = Math.max(averagePathLength(psi), 1e-9);
-    this.nodeFeat.fill(0);
+    this.feat.fill(0);
+    this.thr.fill(0);
 
     for (let f = 0; f < dims; f++) {
       let lo = Infinity;
@@ -146,8 +145,8 @@ export class IsolationForest {
 
   /** E[h(x)]: mean path length of the point at `offset` in `x` over all trees. */
   pathLength(x: ArrayLike<number>, offset = 0): number {
-    const feat = this.nodeFeat;
-    const thr = this.nodeThr;
+    const feat = this.feat;
+    const thr = this.thr;
     const leaf = this.leafValue;
     const nodes = this.nodesPerTree;
     const height = this.heightLimitValue;
@@ -173,14 +172,14 @@ export class IsolationForest {
       let i6 = 0;
       let i7 = 0;
       for (let k = 0; k < height; k++) {
-        i0 = 2 * i0 + 1 + +(x[offset + feat[2 * (b0 + i0) + 1]!]! >= thr[2 * (b0 + i0)]!);
-        i1 = 2 * i1 + 1 + +(x[offset + feat[2 * (b1 + i1) + 1]!]! >= thr[2 * (b1 + i1)]!);
-        i2 = 2 * i2 + 1 + +(x[offset + feat[2 * (b2 + i2) + 1]!]! >= thr[2 * (b2 + i2)]!);
-        i3 = 2 * i3 + 1 + +(x[offset + feat[2 * (b3 + i3) + 1]!]! >= thr[2 * (b3 + i3)]!);
-        i4 = 2 * i4 + 1 + +(x[offset + feat[2 * (b4 + i4) + 1]!]! >= thr[2 * (b4 + i4)]!);
-        i5 = 2 * i5 + 1 + +(x[offset + feat[2 * (b5 + i5) + 1]!]! >= thr[2 * (b5 + i5)]!);
-        i6 = 2 * i6 + 1 + +(x[offset + feat[2 * (b6 + i6) + 1]!]! >= thr[2 * (b6 + i6)]!);
-        i7 = 2 * i7 + 1 + +(x[offset + feat[2 * (b7 + i7) + 1]!]! >= thr[2 * (b7 + i7)]!);
+        i0 = 2 * i0 + 1 + +(x[offset + feat[b0 + i0]!]! >= thr[b0 + i0]!);
+        i1 = 2 * i1 + 1 + +(x[offset + feat[b1 + i1]!]! >= thr[b1 + i1]!);
+        i2 = 2 * i2 + 1 + +(x[offset + feat[b2 + i2]!]! >= thr[b2 + i2]!);
+        i3 = 2 * i3 + 1 + +(x[offset + feat[b3 + i3]!]! >= thr[b3 + i3]!);
+        i4 = 2 * i4 + 1 + +(x[offset + feat[b4 + i4]!]! >= thr[b4 + i4]!);
+        i5 = 2 * i5 + 1 + +(x[offset + feat[b5 + i5]!]! >= thr[b5 + i5]!);
+        i6 = 2 * i6 + 1 + +(x[offset + feat[b6 + i6]!]! >= thr[b6 + i6]!);
+        i7 = 2 * i7 + 1 + +(x[offset + feat[b7 + i7]!]! >= thr[b7 + i7]!);
       }
       // bottom slot j of tree t lives at leaf[t * (nodes + 1) + j], j = i - nodes
       total += leaf[b0 + t + i0 - nodes]! + leaf[b1 + t + 1 + i1 - nodes]! + leaf[b2 + t + 2 + i2 - nodes]! + leaf[b3 + t + 3 + i3 - nodes]! + leaf[b4 + t + 4 + i4 - nodes]! + leaf[b5 + t + 5 + i5 - nodes]! + leaf[b6 + t + 6 + i6 - nodes]! + leaf[b7 + t + 7 + i7 - nodes]!;
@@ -188,7 +187,7 @@ export class IsolationForest {
     for (; t < trees; t++) {
       const b = t * nodes;
       let i = 0;
-      for (let k = 0; k < height; k++) i = 2 * i + 1 + +(x[offset + feat[2 * (b + i) + 1]!]! >= thr[2 * (b + i)]!);
+      for (let k = 0; k < height; k++) i = 2 * i + 1 + +(x[offset + feat[b + i]!]! >= thr[b + i]!);
       total += leaf[b + t + i - nodes]!;
     }
     return total / trees;
@@ -244,8 +243,8 @@ export class IsolationForest {
       }
     }
     const at = tree * this.nodesPerTree + node;
-    this.nodeThr[2 * at] = p;
-    this.nodeFeat[2 * at + 1] = q;
+    this.feat[at] = q;
+    this.thr[at] = p;
     this.build(data, dims, tree, 2 * node + 1, start, mid, depth + 1);
     this.build(data, dims, tree, 2 * node + 2, mid, end, depth + 1);
   }
@@ -274,8 +273,8 @@ export class IsolationForest {
       rng: this.rng.state(),
       lo: Array.from(this.lo),
       hi: Array.from(this.hi),
-      feat: toBase64(this.featArray()),
-      thr: toBase64(f32ToBytes(this.thrArray())),
+      feat: toBase64(this.feat),
+      thr: toBase64(f32ToBytes(this.thr)),
       leaf: toBase64(f32ToBytes(this.leafValue)),
     };
   }
@@ -290,9 +289,7 @@ export class IsolationForest {
   /** Compact binary form: a 64-byte header, lo/hi (f64), thresholds and leaf values (f32), features (u8); little-endian. */
   toBinary(): Uint8Array {
     const d = this.dimsValue;
-    const thr = this.thrArray();
-    const feat = this.featArray();
-    const size = HEADER + 16 * d + thr.byteLength + this.leafValue.byteLength + feat.byteLength;
+    const size = HEADER + 16 * d + this.thr.byteLength + this.leafValue.byteLength + this.feat.byteLength;
     const out = new Uint8Array(size);
     const v = new DataView(out.buffer);
     out.set(MAGIC, 0);
@@ -307,9 +304,9 @@ export class IsolationForest {
     let o = HEADER;
     for (let f = 0; f < d; f++, o += 8) v.setFloat64(o, this.lo[f]!, true);
     for (let f = 0; f < d; f++, o += 8) v.setFloat64(o, this.hi[f]!, true);
-    for (let i = 0; i < thr.length; i++, o += 4) v.setFloat32(o, thr[i]!, true);
+    for (let i = 0; i < this.thr.length; i++, o += 4) v.setFloat32(o, this.thr[i]!, true);
     for (let i = 0; i < this.leafValue.length; i++, o += 4) v.setFloat32(o, this.leafValue[i]!, true);
-    out.set(feat, o);
+    out.set(this.feat, o);
     return out;
   }
 
@@ -340,19 +337,6 @@ export class IsolationForest {
     return f;
   }
 
-  /** Split features, node order (the persisted form). */
-  private featArray(): Uint8Array {
-    const out = new Uint8Array(this.nodeFeat.length / 2);
-    for (let i = 0; i < out.length; i++) out[i] = this.nodeFeat[2 * i + 1]!;
-    return out;
-  }
-
-  private thrArray(): Float32Array {
-    const out = new Float32Array(this.nodeThr.length / 2);
-    for (let i = 0; i < out.length; i++) out[i] = this.nodeThr[2 * i]!;
-    return out;
-  }
-
   private restore(dims: number, height: number, psi: number, rng: readonly [number, number, number, number], lo: Float64Array, hi: Float64Array, feat: Uint8Array, thr: Float32Array, leaf: Float32Array): void {
     const nodes = 2 ** height - 1;
     if (feat.length !== nodes * this.trees || thr.length !== nodes * this.trees || leaf.length !== (nodes + 1) * this.trees) {
@@ -368,13 +352,8 @@ export class IsolationForest {
     this.rng.setState(rng);
     this.lo = lo;
     this.hi = hi;
-    const buf = new ArrayBuffer(8 * thr.length);
-    this.nodeThr = new Float32Array(buf);
-    this.nodeFeat = new Int32Array(buf);
-    for (let i = 0; i < thr.length; i++) {
-      this.nodeThr[2 * i] = thr[i]!;
-      this.nodeFeat[2 * i + 1] = feat[i]!;
-    }
+    this.feat = feat;
+    this.thr = thr;
     this.leafValue = leaf;
   }
 }
