@@ -86,7 +86,7 @@ export async function startAgent(opts: StartAgentOptions = {}): Promise<RunningA
       address = await http.listen();
     } catch (err) {
       await telemetry.shutdown(1000);
-      throw new Error(`cannot listen on ${telemetrySettings.server.host}:${telemetrySettings.server.port}: ${(err as Error).message}`);
+      throw err;
     }
     logger.info({ host: address?.host, port: address?.port }, 'serving /metrics, /healthz, /readyz, /api and the live page');
   }

@@ -150,6 +150,8 @@ interface Result {
   cpuPct: number;
   scrapeMedianMs: number;
   scrapeP95Ms: number;
+  /** Same request path for /healthz: the floor (connection, scheduling on a busy machine). */
+  healthzMedianMs: number;
   scrapes: number;
   bodyKiB: number;
   exportedSeries: number;
@@ -169,10 +171,10 @@ async function freePort(): Promise<number> {
   });
 }
 
-function scrape(port: number): Promise<{ ms: number; body: string; status: number }> {
+function scrape(port: number, path = '/metrics'): Promise<{ ms: number; body: string; status: number }> {
   return new Promise((res, rej) => {
     const t0 = process.hrtime.bigint();
-    const req = request({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (r) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false }, (r) => {
       const chunks: Buffer[] = [];
       r.on('data', (c: Buffer) => chunks.push(c));
       r.on('end', () => res({ ms: Number(process.hrtime.bigint() - t0) / 1e6, body: Buffer.concat(chunks).toString(), status: r.statusCode ?? 0 }));
@@ -292,6 +294,7 @@ async function runScenario(name: 'synthetic' | 'default', args: Args, work: stri
 
   const rss: number[] = [];
   const scrapes: number[] = [];
+  const floor: number[] = [];
   let lastBody = '';
   const cpu0 = await cpuTicks(pid);
   const t0 = process.hrtime.bigint();
@@ -303,6 +306,7 @@ async function runScenario(name: 'synthetic' | 'default', args: Args, work: stri
     if (r.status !== 200) await fail(`/metrics answered ${r.status}`);
     scrapes.push(r.ms);
     lastBody = r.body;
+    floor.push((await scrape(port, '/healthz')).ms);
     rss.push(await rssBytes(pid));
     next += 1000;
     await sleep(Math.max(0, next - Date.now()));
@@ -326,6 +330,7 @@ async function runScenario(name: 'synthetic' | 'default', args: Args, work: stri
     cpuPct: ((cpu1 - cpu0) / CLK_TCK / wallS) * 100,
     scrapeMedianMs: median(last50),
     scrapeP95Ms: pct(last50, 0.95),
+    healthzMedianMs: median(floor.slice(-50)),
     scrapes: last50.length,
     bodyKiB: Buffer.byteLength(lastBody) / 1024,
     exportedSeries: lastBody.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length,
@@ -341,7 +346,7 @@ function printTable(results: Result[], args: Args): void {
     : `vigil CLI \`run\`${args.coreOnly ? ' (synthetic: detect, alerts, UI off)' : ''}, ${how}`;
   const opts = args.nodeOptions ? `; NODE_OPTIONS=${args.nodeOptions}` : '';
   console.log(`\nvigil overhead: ${mode}${opts}; ${args.durationMs / 1000} s window after 5 s warm-up, /metrics scraped every 1 s; node ${process.version}\n`);
-  const head = ['scenario', 'series/s', 'RSS median', 'RSS max', 'CPU % 1 core', 'scrape median', 'scrape p95', 'n', '/metrics', 'lines', 'exit', 'stop'];
+  const head = ['scenario', 'series/s', 'RSS median', 'RSS max', 'CPU % 1 core', 'scrape median', 'scrape p95', 'n', '/healthz median', '/metrics', 'lines', 'exit', 'stop'];
   const rows = results.map((r) => [
     r.scenario,
     String(r.series),
@@ -351,6 +356,7 @@ function printTable(results: Result[], args: Args): void {
     `${r.scrapeMedianMs.toFixed(2)} ms`,
     `${r.scrapeP95Ms.toFixed(2)} ms`,
     String(r.scrapes),
+    `${r.healthzMedianMs.toFixed(2)} ms`,
     `${r.bodyKiB.toFixed(0)} KiB`,
     String(r.exportedSeries),
     String(r.exitCode),

@@ -21,6 +21,8 @@ export const LEAKER = join(APPS, 'leaker.mjs');
 const FAKE_SMI = join(APPS, 'fake-nvidia-smi.mjs');
 const QUEUE_APP = join(APPS, 'queue-app.mjs');
 const MiB = 1024 * 1024;
+/** Short scale: when the queue scenario's worker catches up (s after start). */
+export const QUEUE_CATCH_UP_S = 50;
 
 /** `short`: each leak under a minute (tests, the quick demo); `long`: leaks over 5–13 minutes (bench). */
 export type Scale = 'short' | 'long';
@@ -74,7 +76,7 @@ export interface ScaleSettings {
 export const SCALES: Readonly<Record<Scale, ScaleSettings>> = {
   short: {
     intervalMs: 1000,
-    forecast: { window: '30s', bucket: '2s', min_points: 8 },
+    forecast: { window: '36s', bucket: '3s', min_points: 6 },
     within: { warning: '60s', critical: '20s' },
     keepFiringFor: '5s',
     resolveWaitS: 25,
@@ -115,15 +117,15 @@ export function scenarioDefs(scale: Scale): Record<ScenarioName, ScenarioDef> {
     durationS,
   });
   return {
-    'container-oom': def('container-oom', 'cgroup', true, `container OOM: steady leak under churn in a ${limit} MiB cgroup`, WS, ['--mode', 'rss', '--pattern', 'linear', '--rate', s ? '3' : '0.45', ...churn, ...delay], leakWait),
+    'container-oom': def('container-oom', 'cgroup', true, `container OOM: steady leak under churn in a ${limit} MiB cgroup`, WS, ['--mode', 'rss', '--pattern', 'linear', '--rate', s ? '2.5' : '0.45', ...churn, ...delay], leakWait),
     'container-oom-fast': def('container-oom-fast', 'cgroup', true, `container OOM: fast leak (1 MiB/s) in a ${limit} MiB cgroup`, WS, ['--mode', 'rss', '--pattern', 'linear', '--rate', s ? '5' : '1', ...churn, ...delay], leakWait),
     'container-oom-step': def('container-oom-step', 'cgroup', true, `container OOM: stepwise leak (jumps of tens of MiB) in a ${limit} MiB cgroup`, WS, ['--mode', 'rss', '--pattern', 'step', '--rate', s ? '3' : '0.5', '--step', s ? '12' : '25', ...churn, ...delay], leakWait),
-    'v8-heap-oom': def('v8-heap-oom', 'v8', true, `V8 heap OOM: retained objects under --max-old-space-size=${s ? 96 : 256}`, HEAP, ['--mode', 'heap', '--pattern', 'linear', '--rate', s ? '2' : '0.35', '--churn', s ? '6' : '4', ...delay], leakWait, s ? 96 : 256),
+    'v8-heap-oom': def('v8-heap-oom', 'v8', true, `V8 heap OOM: retained objects under --max-old-space-size=${s ? 96 : 256}`, HEAP, ['--mode', 'heap', '--pattern', 'linear', '--rate', s ? '1.5' : '0.35', '--churn', s ? '6' : '4', ...delay], leakWait, s ? 96 : 256),
     'gpu-memory': def('gpu-memory', 'gpu', true, 'GPU memory: a training job whose cached tensors climb to the 80 GB total', GPU_MEM, [], leakWait, 81559),
-    'queue-backlog': def('queue-backlog', 'queue', true, 'queue backlog: a BullMQ producer outpacing its worker, then the worker catches up', BACKLOG, [], s ? 75 : 600, 0),
+    'queue-backlog': def('queue-backlog', 'queue', true, 'queue backlog: a BullMQ producer outpacing its worker, then the worker catches up', BACKLOG, [], s ? 85 : 600, 0),
     'control-steady': def('control-steady', 'cgroup', false, 'control: steady churn, no leak', WS, ['--mode', 'rss', '--pattern', 'none', '--base', s ? '40' : '100', ...churn], controlS),
     'control-warmup': def('control-warmup', 'cgroup', false, 'control: warm-up ramp that plateaus well under the limit', WS, ['--mode', 'rss', '--pattern', 'warmup', '--plateau', s ? '90' : '200', '--tau', s ? '12' : '60', ...churn], controlS),
-    'control-cache': def('control-cache', 'cgroup', false, 'control: cache filling to a plateau', WS, ['--mode', 'rss', '--pattern', 'cache', '--plateau', s ? '100' : '220', '--tau', s ? '20' : '180', ...churn], controlS),
+    'control-cache': def('control-cache', 'cgroup', false, 'control: cache filling to a plateau', WS, ['--mode', 'rss', '--pattern', 'cache', '--plateau', s ? '80' : '220', '--tau', s ? '15' : '180', ...churn], controlS),
     'control-stop': def(
       'control-stop',
       'cgroup',
@@ -431,7 +433,7 @@ function startApp(r: Running, opts: RunOptions, dir: string, children: Set<Child
     const s = opts.scale === 'short';
     child = spawn(
       process.execPath,
-      [QUEUE_APP, '--redis', opts.redisUrl ?? 'redis://127.0.0.1:6379', '--queue', r.queueName!, '--produce', s ? '20' : '12', '--work', s ? '4' : '2', '--catch-up-after', s ? '32' : '420', '--work-after', s ? '80' : '40', '--duration', String(r.def.durationS)],
+      [QUEUE_APP, '--redis', opts.redisUrl ?? 'redis://127.0.0.1:6379', '--queue', r.queueName!, '--produce', s ? '12' : '12', '--work', s ? '3' : '2', '--catch-up-after', s ? String(QUEUE_CATCH_UP_S) : '420', '--work-after', s ? '80' : '40', '--duration', String(r.def.durationS)],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
   } else {
@@ -481,8 +483,8 @@ function gpuDeathAt(startedAt: number, scale: Scale): number {
 }
 
 function gpuParams(scale: Scale): { baseMiB: number; totalMiB: number; rateMiBps: number; sawMiB: number } {
-  // short: full in 50 s; long: full in 10 min.
-  return scale === 'short' ? { baseMiB: 19818, totalMiB: 81559, rateMiBps: 1235, sawMiB: 600 } : { baseMiB: 19818, totalMiB: 81559, rateMiBps: 103, sawMiB: 600 };
+  // short: full in 60 s; long: full in 10 min.
+  return scale === 'short' ? { baseMiB: 19818, totalMiB: 81559, rateMiBps: 1029, sawMiB: 600 } : { baseMiB: 19818, totalMiB: 81559, rateMiBps: 103, sawMiB: 600 };
 }
 
 async function writeGpuState(file: string, startMs: number, scale: Scale): Promise<void> {

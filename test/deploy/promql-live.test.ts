@@ -129,6 +129,7 @@ describe('every dashboard and rule query against Prometheus scraping a running a
       await page.waitForSelector('#alerts tr.alert[data-rule="test-host-memory-info"]', { timeout: 10_000 });
       mkdirSync('test-artifacts', { recursive: true });
       await page.screenshot({ path: 'test-artifacts/live-page-full-stack.png', fullPage: true });
+      await page.screenshot({ path: 'test-artifacts/live-page-full-stack-top.png' });
     } finally {
       await browser.close();
     }

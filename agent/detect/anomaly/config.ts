@@ -40,6 +40,7 @@ export const anomalyConfigSchema = z
       .prefault({}),
     calibration: z
       .object({
+        /** Horizon (points) of the raw-score distribution each score is compared against. */
         history: z.number().int().min(32).default(d.calibration.history),
         short: z.number().int().min(1).default(d.calibration.short),
         min_std: z.number().min(0).default(d.calibration.minStd),
@@ -57,7 +58,7 @@ export const anomalyConfigSchema = z
       .strict()
       .prefault({}),
     groups: z.array(groupSchema).default([]),
-    /** Cap on detectors (series + group instances); each costs ≈ 300 KB at the defaults. */
+    /** Cap on detectors (series + group instances); each costs ≈ 260 KB at the defaults. */
     max_detectors: z.number().int().min(1).default(200),
     /** Repeated detections: a new one must beat the previous `points` scores; events at most once per `cooldown` per subject. */
     suppression: z

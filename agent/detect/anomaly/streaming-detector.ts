@@ -113,9 +113,9 @@ export class StreamingDetector {
     return this.tCount >= this.options.minTrain && (this.models === 0 || this.sinceFit >= this.options.retrainEvery);
   }
 
-  /** Approximate bytes held: model, training window, calibration history. */
+  /** Approximate bytes held: model, training window, calibration and suppression state. */
   get bytes(): number {
-    return this.forest.bytes + this.train.byteLength + 8 * (this.options.calibration.history + this.options.calibration.short + 2 * this.options.suppression);
+    return this.forest.bytes + this.train.byteLength + this.current.byteLength + 16 * this.dims + 8 * (this.options.calibration.short + 2 * (this.options.suppression + 2));
   }
 
   /** Scores one observation (one value per channel) and learns from it. */

@@ -4,6 +4,8 @@ import { averagePathLength } from './path-length.ts';
 export const MAX_FEATURES = 255;
 /** Trees walked side by side when scoring: independent chains of loads overlap in the CPU. */
 const LANES = 8;
+/** Feature values are quantised to 24 bits over the training range (thresholds share a word with the feature). */
+const LEVELS = 1 << 24;
 
 export interface ForestOptions {
   /** Number of isolation trees t (default 100). */
@@ -15,13 +17,22 @@ export interface ForestOptions {
 }
 
 /**
- * Isolation forest (Liu, Ting & Zhou 2008). Each tree is a complete binary tree of height
- * ⌈log2 ψ⌉ stored flat in heap order (children of node i at 2i+1 and 2i+2): internal nodes
- * are (feature: u8, threshold: f32), the 2^height bottom slots hold depth + c(size) of the
- * leaf that covers them. A leaf that stops early is padded down to the bottom (its padding
- * nodes route anywhere, every slot below holds the same value), so every walk takes exactly
- * `height` steps: no branch on "is this a leaf", and eight trees are walked in lockstep so
- * their memory loads overlap. Scoring allocates nothing.
+ * Isolation forest (Liu, Ting & Zhou 2008).
+ *
+ * Layout: each tree is a complete binary tree of height ⌈log2 ψ⌉ stored flat in heap order
+ * (children of node i at 2i+1 and 2i+2). An internal node is ONE u32: split feature in the low
+ * 8 bits, threshold in the high 24 bits, the threshold being in units of 1/2^24 of the
+ * feature's training range (features are quantised once per point before the walk). One load
+ * per step, and a node costs 4 bytes, so more of a model stays in cache when an agent scores
+ * a thousand series each with its own model. The 2^height bottom slots hold depth + c(size) of
+ * the leaf covering them: a leaf that stops early is padded down (padding nodes route
+ * anywhere, every slot below holds the same value), so every walk takes exactly `height`
+ * steps with no "is this a leaf" branch, and eight trees are walked in lockstep so their
+ * memory loads overlap. Scoring allocates nothing.
+ *
+ * Quantising does not change what the forest can express: a split is uniform between the
+ * node's min and max (now on a 2^24-level grid), and a value beyond the training range lands
+ * where the most extreme training value would, which is what a plain isolation forest does.
  */
 export class IsolationForest {
   readonly trees: number;
@@ -33,15 +44,20 @@ export class IsolationForest {
   /** ψ actually used in the last fit (the data may have had fewer rows), for c(ψ). */
   private psiUsed = 0;
   private cPsi = 1;
-  private feat: Uint8Array = new Uint8Array(0);
-  private thr: Float32Array = new Float32Array(0);
+  /** Internal nodes: (threshold << 8 | feature). */
+  private nodes: Uint32Array = new Uint32Array(0);
   private leafValue: Float32Array = new Float32Array(0);
-  /** Per-feature min/max of the training data: lets callers see out-of-range inputs. */
+  /** Per-feature min/max of the training data (quantisation range; lets callers see out-of-range inputs). */
   private lo: Float64Array = new Float64Array(0);
   private hi: Float64Array = new Float64Array(0);
-  // scratch reused across fits (retraining every few seconds must not churn the heap)
-  private perm: Int32Array = new Int32Array(0);
-  private idx: Int32Array = new Int32Array(0);
+  /** LEVELS / (hi − lo), 0 for a constant feature. */
+  private scale: Float64Array = new Float64Array(0);
+  /** The point being scored, quantised. */
+  private qx: Uint32Array = new Uint32Array(0);
+  // fit scratch, shared by every forest of the process (fits are synchronous, never interleaved):
+  // a thousand per-series models must not each keep their own
+  private qdata: Uint32Array = EMPTY_U32;
+  private idx: Int32Array = EMPTY_I32;
 
   constructor(opts: ForestOptions = {}) {
     this.trees = opts.trees ?? 100;
@@ -63,9 +79,9 @@ export class IsolationForest {
     return this.nodesPerTree > 0;
   }
 
-  /** Bytes held by the model's arrays. */
+  /** Bytes held by the model. */
   get bytes(): number {
-    return this.feat.byteLength + this.thr.byteLength + this.leafValue.byteLength + this.lo.byteLength + this.hi.byteLength;
+    return this.nodes.byteLength + this.leafValue.byteLength + 3 * this.lo.byteLength + this.qx.byteLength;
   }
 
   featureMin(f: number): number {
@@ -81,31 +97,33 @@ export class IsolationForest {
    * the previous trees; the PRNG continues, so refitting the same data gives a new forest.
    */
   fit(data: ArrayLike<number>, rows: number, dims: number): this {
-    if (dims < 1 || dims > MAX_FEATURES) throw new Error(`isolation forest: dims must be 1..${MAX_FEATURES}, got ${dims}`);
+    if (!Number.isInteger(dims) || dims < 1 || dims > MAX_FEATURES) throw new Error(`isolation forest: dims must be 1..${MAX_FEATURES}, got ${dims}`);
     if (rows < 1) throw new Error('isolation forest: cannot fit on zero rows');
     if (data.length < rows * dims) throw new Error(`isolation forest: data holds ${data.length} values, need ${rows}×${dims}`);
     const psi = Math.min(this.sampleSize, rows);
     const height = Math.max(1, Math.ceil(Math.log2(psi)));
     const nodes = 2 ** height - 1; // internal slots per tree
-    const total = nodes * this.trees;
-    if (this.feat.length !== total) {
-      this.feat = new Uint8Array(total);
-      this.thr = new Float32Array(total);
+    if (this.nodes.length !== nodes * this.trees) {
+      this.nodes = new Uint32Array(nodes * this.trees);
       this.leafValue = new Float32Array((nodes + 1) * this.trees);
     }
     if (this.lo.length !== dims) {
       this.lo = new Float64Array(dims);
       this.hi = new Float64Array(dims);
+      this.scale = new Float64Array(dims);
+      this.qx = new Uint32Array(dims);
     }
-    if (this.perm.length < rows) this.perm = new Int32Array(Math.max(rows, this.perm.length * 2));
-    if (this.idx.length < psi) this.idx = new Int32Array(psi);
+    if (scratch.q.length < rows * dims) scratch.q = new Uint32Array(rows * dims);
+    if (scratch.perm.length < rows) scratch.perm = new Int32Array(rows);
+    if (scratch.idx.length < psi) scratch.idx = new Int32Array(Math.max(psi, 256));
+    this.qdata = scratch.q;
+    this.idx = scratch.idx;
     this.dimsValue = dims;
     this.heightLimitValue = height;
     this.nodesPerTree = nodes;
     this.psiUsed = psi;
     this.cPsi = Math.max(averagePathLength(psi), 1e-9);
-    this.feat.fill(0);
-    this.thr.fill(0);
+    this.nodes.fill(0);
 
     for (let f = 0; f < dims; f++) {
       let lo = Infinity;
@@ -115,11 +133,15 @@ export class IsolationForest {
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }
+      if (!(lo <= hi)) lo = hi = 0; // all NaN
       this.lo[f] = lo;
       this.hi[f] = hi;
+      this.scale[f] = hi > lo && Number.isFinite(hi - lo) ? LEVELS / (hi - lo) : 0;
     }
+    const q = this.qdata;
+    for (let r = 0; r < rows; r++) for (let f = 0; f < dims; f++) q[r * dims + f] = this.quantise(data[r * dims + f]!, f);
 
-    const perm = this.perm;
+    const perm = scratch.perm;
     for (let i = 0; i < rows; i++) perm[i] = i;
     for (let t = 0; t < this.trees; t++) {
       // partial Fisher–Yates: the first psi entries are a sample without replacement
@@ -130,8 +152,10 @@ export class IsolationForest {
         perm[j] = tmp;
         this.idx[i] = perm[i]!;
       }
-      this.build(data, dims, t, 0, 0, psi, 0);
+      this.build(dims, t, 0, 0, psi, 0);
     }
+    this.qdata = EMPTY_U32;
+    this.idx = EMPTY_I32;
     return this;
   }
 
@@ -143,26 +167,34 @@ export class IsolationForest {
     return this.fit(flat, rows.length, dims);
   }
 
+  private quantise(v: number, f: number): number {
+    const lo = this.lo[f]!;
+    if (!(v > lo)) return 0; // also NaN
+    const k = Math.floor((v - lo) * this.scale[f]!);
+    return k < LEVELS ? k : LEVELS - 1;
+  }
+
   /** E[h(x)]: mean path length of the point at `offset` in `x` over all trees. */
   pathLength(x: ArrayLike<number>, offset = 0): number {
-    const feat = this.feat;
-    const thr = this.thr;
+    const nodesPerTree = this.nodesPerTree;
+    if (nodesPerTree === 0) throw new Error('isolation forest: score called before fit');
+    const qx = this.qx;
+    for (let f = 0; f < this.dimsValue; f++) qx[f] = this.quantise(x[offset + f]!, f);
+    const nodes = this.nodes;
     const leaf = this.leafValue;
-    const nodes = this.nodesPerTree;
     const height = this.heightLimitValue;
-    if (nodes === 0) throw new Error('isolation forest: score called before fit');
     const trees = this.trees;
     let total = 0;
     let t = 0;
     for (; t + LANES <= trees; t += LANES) {
-      const b0 = t * nodes;
-      const b1 = b0 + nodes;
-      const b2 = b1 + nodes;
-      const b3 = b2 + nodes;
-      const b4 = b3 + nodes;
-      const b5 = b4 + nodes;
-      const b6 = b5 + nodes;
-      const b7 = b6 + nodes;
+      const b0 = t * nodesPerTree;
+      const b1 = b0 + nodesPerTree;
+      const b2 = b1 + nodesPerTree;
+      const b3 = b2 + nodesPerTree;
+      const b4 = b3 + nodesPerTree;
+      const b5 = b4 + nodesPerTree;
+      const b6 = b5 + nodesPerTree;
+      const b7 = b6 + nodesPerTree;
       let i0 = 0;
       let i1 = 0;
       let i2 = 0;
@@ -172,23 +204,42 @@ export class IsolationForest {
       let i6 = 0;
       let i7 = 0;
       for (let k = 0; k < height; k++) {
-        i0 = 2 * i0 + 1 + +(x[offset + feat[b0 + i0]!]! >= thr[b0 + i0]!);
-        i1 = 2 * i1 + 1 + +(x[offset + feat[b1 + i1]!]! >= thr[b1 + i1]!);
-        i2 = 2 * i2 + 1 + +(x[offset + feat[b2 + i2]!]! >= thr[b2 + i2]!);
-        i3 = 2 * i3 + 1 + +(x[offset + feat[b3 + i3]!]! >= thr[b3 + i3]!);
-        i4 = 2 * i4 + 1 + +(x[offset + feat[b4 + i4]!]! >= thr[b4 + i4]!);
-        i5 = 2 * i5 + 1 + +(x[offset + feat[b5 + i5]!]! >= thr[b5 + i5]!);
-        i6 = 2 * i6 + 1 + +(x[offset + feat[b6 + i6]!]! >= thr[b6 + i6]!);
-        i7 = 2 * i7 + 1 + +(x[offset + feat[b7 + i7]!]! >= thr[b7 + i7]!);
+        const w0 = nodes[b0 + i0]!;
+        const w1 = nodes[b1 + i1]!;
+        const w2 = nodes[b2 + i2]!;
+        const w3 = nodes[b3 + i3]!;
+        const w4 = nodes[b4 + i4]!;
+        const w5 = nodes[b5 + i5]!;
+        const w6 = nodes[b6 + i6]!;
+        const w7 = nodes[b7 + i7]!;
+        i0 = 2 * i0 + 1 + +(qx[w0 & 255]! >= w0 >>> 8);
+        i1 = 2 * i1 + 1 + +(qx[w1 & 255]! >= w1 >>> 8);
+        i2 = 2 * i2 + 1 + +(qx[w2 & 255]! >= w2 >>> 8);
+        i3 = 2 * i3 + 1 + +(qx[w3 & 255]! >= w3 >>> 8);
+        i4 = 2 * i4 + 1 + +(qx[w4 & 255]! >= w4 >>> 8);
+        i5 = 2 * i5 + 1 + +(qx[w5 & 255]! >= w5 >>> 8);
+        i6 = 2 * i6 + 1 + +(qx[w6 & 255]! >= w6 >>> 8);
+        i7 = 2 * i7 + 1 + +(qx[w7 & 255]! >= w7 >>> 8);
       }
-      // bottom slot j of tree t lives at leaf[t * (nodes + 1) + j], j = i - nodes
-      total += leaf[b0 + t + i0 - nodes]! + leaf[b1 + t + 1 + i1 - nodes]! + leaf[b2 + t + 2 + i2 - nodes]! + leaf[b3 + t + 3 + i3 - nodes]! + leaf[b4 + t + 4 + i4 - nodes]! + leaf[b5 + t + 5 + i5 - nodes]! + leaf[b6 + t + 6 + i6 - nodes]! + leaf[b7 + t + 7 + i7 - nodes]!;
+      // bottom slot j of tree t lives at leaf[t * (nodesPerTree + 1) + j], j = i − nodesPerTree
+      total +=
+        leaf[b0 + t + i0 - nodesPerTree]! +
+        leaf[b1 + t + 1 + i1 - nodesPerTree]! +
+        leaf[b2 + t + 2 + i2 - nodesPerTree]! +
+        leaf[b3 + t + 3 + i3 - nodesPerTree]! +
+        leaf[b4 + t + 4 + i4 - nodesPerTree]! +
+        leaf[b5 + t + 5 + i5 - nodesPerTree]! +
+        leaf[b6 + t + 6 + i6 - nodesPerTree]! +
+        leaf[b7 + t + 7 + i7 - nodesPerTree]!;
     }
     for (; t < trees; t++) {
-      const b = t * nodes;
+      const b = t * nodesPerTree;
       let i = 0;
-      for (let k = 0; k < height; k++) i = 2 * i + 1 + +(x[offset + feat[b + i]!]! >= thr[b + i]!);
-      total += leaf[b + t + i - nodes]!;
+      for (let k = 0; k < height; k++) {
+        const w = nodes[b + i]!;
+        i = 2 * i + 1 + +(qx[w & 255]! >= w >>> 8);
+      }
+      total += leaf[b + t + i - nodesPerTree]!;
     }
     return total / trees;
   }
@@ -205,51 +256,49 @@ export class IsolationForest {
     return out;
   }
 
-  private build(data: ArrayLike<number>, dims: number, tree: number, node: number, start: number, end: number, depth: number): void {
+  private build(dims: number, tree: number, node: number, start: number, end: number, depth: number): void {
     const size = end - start;
     if (depth >= this.heightLimitValue || size <= 1) {
       this.leaf(tree, node, depth, size);
       return;
     }
     const idx = this.idx;
+    const q = this.qdata;
     // random feature among those that still vary here (a constant one cannot split)
-    let q = this.rng.int(dims);
+    let f = this.rng.int(dims);
     let lo = 0;
     let hi = 0;
     for (let tries = 0; tries < dims; tries++) {
-      lo = Infinity;
-      hi = -Infinity;
+      lo = LEVELS;
+      hi = -1;
       for (let i = start; i < end; i++) {
-        const v = data[idx[i]! * dims + q]!;
+        const v = q[idx[i]! * dims + f]!;
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }
       if (hi > lo) break;
-      q = (q + 1) % dims;
+      f = (f + 1) % dims;
     }
     if (!(hi > lo)) {
       this.leaf(tree, node, depth, size); // all remaining points are identical
       return;
     }
-    // the stored threshold is float32, so split with the rounded value scoring will use
-    let p = Math.fround(lo + this.rng.next() * (hi - lo));
-    if (!(p > lo)) p = Math.fround(lo + (hi - lo) / 2);
+    // split uniformly in (lo, hi]: left holds values < p
+    const p = lo + 1 + Math.floor(this.rng.next() * (hi - lo));
     let mid = start;
     for (let i = start; i < end; i++) {
       const r = idx[i]!;
-      if (!(data[r * dims + q]! >= p)) {
+      if (q[r * dims + f]! < p) {
         idx[i] = idx[mid]!;
         idx[mid++] = r;
       }
     }
-    const at = tree * this.nodesPerTree + node;
-    this.feat[at] = q;
-    this.thr[at] = p;
-    this.build(data, dims, tree, 2 * node + 1, start, mid, depth + 1);
-    this.build(data, dims, tree, 2 * node + 2, mid, end, depth + 1);
+    this.nodes[tree * this.nodesPerTree + node] = ((p << 8) | f) >>> 0;
+    this.build(dims, tree, 2 * node + 1, start, mid, depth + 1);
+    this.build(dims, tree, 2 * node + 2, mid, end, depth + 1);
   }
 
-  /** Writes a leaf's depth + c(size) into every bottom slot below `node` (padding nodes keep feature 0). */
+  /** Writes a leaf's depth + c(size) into every bottom slot below `node` (padding nodes stay 0). */
   private leaf(tree: number, node: number, depth: number, size: number): void {
     const span = 1 << (this.heightLimitValue - depth);
     const base = tree * (this.nodesPerTree + 1) + (node + 1) * span - 1 - this.nodesPerTree; // leftmost bottom slot
@@ -264,7 +313,7 @@ export class IsolationForest {
   toJSON(): IsolationForestJson {
     return {
       kind: 'vigil.iforest',
-      version: 1,
+      version: 2,
       trees: this.trees,
       sampleSize: this.sampleSize,
       dims: this.dimsValue,
@@ -273,27 +322,26 @@ export class IsolationForest {
       rng: this.rng.state(),
       lo: Array.from(this.lo),
       hi: Array.from(this.hi),
-      feat: toBase64(this.feat),
-      thr: toBase64(f32ToBytes(this.thr)),
+      nodes: toBase64(u32ToBytes(this.nodes)),
       leaf: toBase64(f32ToBytes(this.leafValue)),
     };
   }
 
   static fromJSON(j: IsolationForestJson): IsolationForest {
-    if (j.kind !== 'vigil.iforest' || j.version !== 1) throw new Error(`isolation forest: unsupported model kind ${String(j.kind)} v${String(j.version)}`);
+    if (j.kind !== 'vigil.iforest' || j.version !== 2) throw new Error(`isolation forest: unsupported model kind ${String(j.kind)} v${String(j.version)}`);
     const f = new IsolationForest({ trees: j.trees, sampleSize: j.sampleSize });
-    f.restore(j.dims, j.heightLimit, j.psi, j.rng, Float64Array.from(j.lo), Float64Array.from(j.hi), new Uint8Array(Buffer.from(j.feat, 'base64')), bytesToF32(Buffer.from(j.thr, 'base64')), bytesToF32(Buffer.from(j.leaf, 'base64')));
+    f.restore(j.dims, j.heightLimit, j.psi, j.rng, Float64Array.from(j.lo), Float64Array.from(j.hi), bytesToU32(Buffer.from(j.nodes, 'base64')), bytesToF32(Buffer.from(j.leaf, 'base64')));
     return f;
   }
 
-  /** Compact binary form: a 64-byte header, lo/hi (f64), thresholds and leaf values (f32), features (u8); little-endian. */
+  /** Compact binary form: a 64-byte header, lo/hi (f64), nodes (u32), leaf values (f32); little-endian. */
   toBinary(): Uint8Array {
     const d = this.dimsValue;
-    const size = HEADER + 16 * d + this.thr.byteLength + this.leafValue.byteLength + this.feat.byteLength;
+    const size = HEADER + 16 * d + 4 * this.nodes.length + 4 * this.leafValue.length;
     const out = new Uint8Array(size);
     const v = new DataView(out.buffer);
     out.set(MAGIC, 0);
-    v.setUint32(4, 1, true);
+    v.setUint32(4, 2, true);
     v.setUint32(8, this.trees, true);
     v.setUint32(12, this.sampleSize, true);
     v.setUint32(16, d, true);
@@ -304,9 +352,8 @@ export class IsolationForest {
     let o = HEADER;
     for (let f = 0; f < d; f++, o += 8) v.setFloat64(o, this.lo[f]!, true);
     for (let f = 0; f < d; f++, o += 8) v.setFloat64(o, this.hi[f]!, true);
-    for (let i = 0; i < this.thr.length; i++, o += 4) v.setFloat32(o, this.thr[i]!, true);
+    for (let i = 0; i < this.nodes.length; i++, o += 4) v.setUint32(o, this.nodes[i]!, true);
     for (let i = 0; i < this.leafValue.length; i++, o += 4) v.setFloat32(o, this.leafValue[i]!, true);
-    out.set(this.feat, o);
     return out;
   }
 
@@ -314,12 +361,12 @@ export class IsolationForest {
     if (bytes.byteLength < HEADER) throw new Error(`isolation forest: binary model too short (${bytes.byteLength} bytes)`);
     const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let i = 0; i < 4; i++) if (bytes[i] !== MAGIC[i]) throw new Error('isolation forest: not a vigil model (bad magic)');
-    if (v.getUint32(4, true) !== 1) throw new Error(`isolation forest: unsupported binary version ${v.getUint32(4, true)}`);
+    if (v.getUint32(4, true) !== 2) throw new Error(`isolation forest: unsupported binary version ${v.getUint32(4, true)}`);
     const trees = v.getUint32(8, true);
     const d = v.getUint32(16, true);
     const height = v.getUint32(20, true);
     const nodes = 2 ** height - 1;
-    const expected = HEADER + 16 * d + (4 * nodes + 4 * (nodes + 1) + nodes) * trees;
+    const expected = HEADER + 16 * d + 4 * (2 * nodes + 1) * trees;
     if (bytes.byteLength !== expected) throw new Error(`isolation forest: binary model is ${bytes.byteLength} bytes, expected ${expected}`);
     const f = new IsolationForest({ trees, sampleSize: v.getUint32(12, true) });
     const rng: [number, number, number, number] = [v.getInt32(28, true), v.getInt32(32, true), v.getInt32(36, true), v.getInt32(40, true)];
@@ -328,54 +375,59 @@ export class IsolationForest {
     const hi = new Float64Array(d);
     for (let i = 0; i < d; i++, o += 8) lo[i] = v.getFloat64(o, true);
     for (let i = 0; i < d; i++, o += 8) hi[i] = v.getFloat64(o, true);
-    const thr = new Float32Array(nodes * trees);
-    for (let i = 0; i < thr.length; i++, o += 4) thr[i] = v.getFloat32(o, true);
+    const nodeArr = new Uint32Array(nodes * trees);
+    for (let i = 0; i < nodeArr.length; i++, o += 4) nodeArr[i] = v.getUint32(o, true);
     const leaf = new Float32Array((nodes + 1) * trees);
     for (let i = 0; i < leaf.length; i++, o += 4) leaf[i] = v.getFloat32(o, true);
-    const feat = bytes.slice(o, o + nodes * trees);
-    f.restore(d, height, v.getUint32(24, true), rng, lo, hi, feat, thr, leaf);
+    f.restore(d, height, v.getUint32(24, true), rng, lo, hi, nodeArr, leaf);
     return f;
   }
 
-  private restore(dims: number, height: number, psi: number, rng: readonly [number, number, number, number], lo: Float64Array, hi: Float64Array, feat: Uint8Array, thr: Float32Array, leaf: Float32Array): void {
-    const nodes = 2 ** height - 1;
-    if (feat.length !== nodes * this.trees || thr.length !== nodes * this.trees || leaf.length !== (nodes + 1) * this.trees) {
-      throw new Error(`isolation forest: model arrays hold ${feat.length}/${thr.length}/${leaf.length} nodes, expected ${nodes * this.trees} internal per array`);
+  private restore(dims: number, height: number, psi: number, rng: readonly [number, number, number, number], lo: Float64Array, hi: Float64Array, nodes: Uint32Array, leaf: Float32Array): void {
+    const perTree = 2 ** height - 1;
+    if (!Number.isInteger(dims) || dims < 1 || dims > MAX_FEATURES) throw new Error(`isolation forest: model has ${dims} features`);
+    if (nodes.length !== perTree * this.trees || leaf.length !== (perTree + 1) * this.trees) {
+      throw new Error(`isolation forest: model holds ${nodes.length} nodes / ${leaf.length} leaf slots, expected ${perTree * this.trees} / ${(perTree + 1) * this.trees}`);
     }
     if (lo.length !== dims || hi.length !== dims) throw new Error(`isolation forest: feature ranges hold ${lo.length} values, expected ${dims}`);
-    for (let i = 0; i < feat.length; i++) if (feat[i]! >= dims) throw new Error(`isolation forest: node ${i} splits on feature ${feat[i]} of ${dims}`);
+    for (let i = 0; i < nodes.length; i++) if ((nodes[i]! & 255) >= dims) throw new Error(`isolation forest: node ${i} splits on feature ${nodes[i]! & 255} of ${dims}`);
     this.dimsValue = dims;
     this.heightLimitValue = height;
-    this.nodesPerTree = nodes;
+    this.nodesPerTree = perTree;
     this.psiUsed = psi;
     this.cPsi = Math.max(averagePathLength(psi), 1e-9);
     this.rng.setState(rng);
     this.lo = lo;
     this.hi = hi;
-    this.feat = feat;
-    this.thr = thr;
+    this.scale = new Float64Array(dims);
+    for (let f = 0; f < dims; f++) this.scale[f] = hi[f]! > lo[f]! && Number.isFinite(hi[f]! - lo[f]!) ? LEVELS / (hi[f]! - lo[f]!) : 0;
+    this.qx = new Uint32Array(dims);
+    this.nodes = nodes;
     this.leafValue = leaf;
   }
 }
 
 export interface IsolationForestJson {
   readonly kind: 'vigil.iforest';
-  readonly version: 1;
+  readonly version: 2;
   readonly trees: number;
   readonly sampleSize: number;
   readonly dims: number;
   readonly heightLimit: number;
   readonly psi: number;
   readonly rng: [number, number, number, number];
+  /** Training range per feature (the quantisation grid). */
   readonly lo: number[];
   readonly hi: number[];
-  /** base64 of the u8 feature array, heap order. */
-  readonly feat: string;
-  /** base64 of the f32 threshold array (little-endian), 2^height − 1 per tree. */
-  readonly thr: string;
-  /** base64 of the f32 bottom-slot values (depth + c(size)), 2^height per tree. */
+  /** base64 of the u32 node words (threshold << 8 | feature), heap order, 2^height − 1 per tree, little-endian. */
+  readonly nodes: string;
+  /** base64 of the f32 bottom-slot values (depth + c(size)), 2^height per tree, little-endian. */
   readonly leaf: string;
 }
+
+const EMPTY_U32 = new Uint32Array(0);
+const EMPTY_I32 = new Int32Array(0);
+const scratch = { q: EMPTY_U32, perm: EMPTY_I32, idx: EMPTY_I32 };
 
 const MAGIC = new Uint8Array([0x56, 0x49, 0x46, 0x31]); // "VIF1"
 const HEADER = 64;
@@ -384,7 +436,7 @@ function toBase64(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 }
 
-/** Little-endian bytes of a float32 array whatever the host's byte order. */
+/** Little-endian bytes whatever the host's byte order. */
 function f32ToBytes(a: Float32Array): Uint8Array {
   const out = new Uint8Array(a.length * 4);
   const v = new DataView(out.buffer);
@@ -392,9 +444,23 @@ function f32ToBytes(a: Float32Array): Uint8Array {
   return out;
 }
 
+function u32ToBytes(a: Uint32Array): Uint8Array {
+  const out = new Uint8Array(a.length * 4);
+  const v = new DataView(out.buffer);
+  for (let i = 0; i < a.length; i++) v.setUint32(i * 4, a[i]!, true);
+  return out;
+}
+
 function bytesToF32(b: Uint8Array): Float32Array {
   const out = new Float32Array(b.byteLength / 4);
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   for (let i = 0; i < out.length; i++) out[i] = v.getFloat32(i * 4, true);
+  return out;
+}
+
+function bytesToU32(b: Uint8Array): Uint32Array {
+  const out = new Uint32Array(b.byteLength / 4);
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 0; i < out.length; i++) out[i] = v.getUint32(i * 4, true);
   return out;
 }

@@ -35,14 +35,14 @@
     if (v === null || v === undefined || !isFinite(v)) return '–';
     if (unit === 'By') return fmtBytes(v);
     if (unit === 's' && /time_to|age|drain/.test(metric)) return fmtSeconds(v);
-    if (unit === '1' && /utilization|ratio|share|imbalance/.test(metric)) return (v * 100).toFixed(1) + ' %';
+    if (unit === '1' && /utilization|ratio|share/.test(metric)) return (v * 100).toFixed(1) + ' %';
     if (Math.abs(v) >= 1e6) return v.toExponential(2);
     return String(Math.round(v * 1000) / 1000) + (unit && unit !== '1' && unit[0] !== '{' ? ' ' + unit : '');
   }
   // Tick labels with as many decimals as the tick spacing needs (0.0148 vs 0.0152 must differ).
   function axisLabels(vals, unit, metric) {
     var step = vals.length > 1 ? Math.abs(vals[1] - vals[0]) : 0;
-    var pct = unit === '1' && /utilization|ratio|share|imbalance/.test(metric);
+    var pct = unit === '1' && /utilization|ratio|share/.test(metric);
     if (!step || unit === 'By' || (unit === 's' && /time_to|age|drain/.test(metric))) {
       return vals.map(function (v) { return fmt(v, unit, metric); });
     }
@@ -54,9 +54,24 @@
     });
   }
 
-  function attrText(attrs, skip) {
+  // Attributes that identify a series but make poor labels: a shorter one says the same
+  // (vigil.gpu.index for hw.id and the PCI bus id, the node name for address and port).
+  var NOISY = { 'hw.vendor': 1, 'hw.name': 1, 'hw.id': 1, 'vigil.gpu.pci_bus_id': 1, 'server.address': 1, 'server.port': 1, 'db.system.name': 1 };
+  function shortKey(k) {
+    var i = k.lastIndexOf('.');
+    return i >= 0 ? k.slice(i + 1) : k;
+  }
+  function attrText(attrs, skip, max) {
     var parts = [];
-    for (var k in attrs) if (!skip || !skip[k]) parts.push(k + '=' + attrs[k]);
+    for (var k in attrs) if ((!skip || !skip[k]) && !NOISY[k]) parts.push(shortKey(k) + '=' + attrs[k]);
+    if (parts.length === 0) for (var k2 in attrs) if (!skip || !skip[k2]) parts.push(shortKey(k2) + '=' + attrs[k2]);
+    var text = parts.join(' ');
+    max = max || 64;
+    return text.length > max ? text.slice(0, max - 1) + '…' : text;
+  }
+  function fullAttrText(attrs) {
+    var parts = [];
+    for (var k in attrs) parts.push(k + '=' + attrs[k]);
     return parts.join(' ');
   }
   function ago(ms) {
@@ -96,6 +111,7 @@
     }
   }
 
+  var CORE_SOURCES = { alerts: 1, detect: 1, forecast: 1, vigil: 1 };
   function sourceBox(source) {
     var id = 'src-' + source.replace(/[^\w-]/g, '_');
     var box = document.getElementById(id);
@@ -104,8 +120,10 @@
       box.id = id;
       box.appendChild(el('h3', '', source));
       box.appendChild(el('div', 'charts'));
+      // Plugins first (alphabetically), then the agent's own modules (alerts, detect, forecast).
+      box.dataset.order = (CORE_SOURCES[source] ? '1' : '0') + source;
       var boxes = Array.prototype.slice.call(chartsRoot.children);
-      var before = boxes.find(function (b) { return b.id > id; });
+      var before = boxes.find(function (b) { return b.dataset.order > box.dataset.order; });
       chartsRoot.insertBefore(box, before || null);
     }
     return box.lastChild;
@@ -229,6 +247,7 @@
       var b = el('span', 'badge ' + (f.seconds < 300 ? 'lvl-critical' : f.seconds < 1800 ? 'lvl-high' : 'lvl-low'), fmtSeconds(f.seconds));
       li.appendChild(b);
       li.appendChild(document.createTextNode(' ' + f.source + ' ' + attrText(f.attrs)));
+      li.title = fullAttrText(f.attrs);
       fl.appendChild(li);
     });
     $('forecasts-empty').hidden = m.forecasts.length > 0;
@@ -239,6 +258,7 @@
       var li = el('li', 'pressure');
       li.appendChild(el('span', 'badge lvl-' + p.level, p.level));
       li.appendChild(document.createTextNode(' ' + p.metric + ' ' + attrText(p.attrs)));
+      li.title = fullAttrText(p.attrs);
       pl.appendChild(li);
     });
     $('pressure-empty').hidden = m.pressure.length > 0;
