@@ -124,8 +124,8 @@ export function scenarioDefs(scale: Scale): Record<ScenarioName, ScenarioDef> {
     'gpu-memory': def('gpu-memory', 'gpu', true, 'GPU memory: a training job whose cached tensors climb to the 80 GB total', GPU_MEM, [], leakWait, 81559),
     'queue-backlog': def('queue-backlog', 'queue', true, 'queue backlog: a BullMQ producer outpacing its worker, then the worker catches up', BACKLOG, [], s ? 85 : 600, 0),
     'control-steady': def('control-steady', 'cgroup', false, 'control: steady churn, no leak', WS, ['--mode', 'rss', '--pattern', 'none', '--base', s ? '40' : '100', ...churn], controlS),
-    'control-warmup': def('control-warmup', 'cgroup', false, 'control: warm-up ramp that plateaus well under the limit', WS, ['--mode', 'rss', '--pattern', 'warmup', '--plateau', s ? '90' : '200', '--tau', s ? '12' : '60', ...churn], controlS),
-    'control-cache': def('control-cache', 'cgroup', false, 'control: cache filling to a plateau', WS, ['--mode', 'rss', '--pattern', 'cache', '--plateau', s ? '80' : '220', '--tau', s ? '15' : '180', ...churn], controlS),
+    'control-warmup': def('control-warmup', 'cgroup', false, 'control: warm-up ramp that plateaus well under the limit', WS, ['--mode', 'rss', '--pattern', 'warmup', '--plateau', s ? '40' : '200', '--tau', s ? '10' : '60', ...churn], controlS),
+    'control-cache': def('control-cache', 'cgroup', false, 'control: cache filling to a plateau', WS, ['--mode', 'rss', '--pattern', 'cache', '--plateau', s ? '50' : '220', '--tau', s ? '15' : '180', ...churn], controlS),
     'control-stop': def(
       'control-stop',
       'cgroup',

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIPv6 } from 'node:net';
 import type { AgentServices, Subsystem } from '../services.ts';
 import { HttpError } from '../http/routes.ts';
 import { AssetCache } from './static-assets.ts';
@@ -29,7 +30,17 @@ export interface UiSubsystem extends Subsystem {
  */
 export function createUi(services: AgentServices, options: UiOptions = {}): UiSubsystem {
   const assets = new AssetCache();
-  const alerts = options.alerts ?? httpAlertsProvider(services.externalUrl);
+  // By default the alerts come from the agent's own /api/alerts, reached at the local address
+  // the viewer's connection arrived on: agent.external_url may be an ingress the pod itself
+  // cannot (or should not) call.
+  let selfBase = services.externalUrl;
+  let selfProvider: { base: string; get: AlertsProvider } | undefined;
+  const alerts: AlertsProvider =
+    options.alerts ??
+    (() => {
+      if (!selfProvider || selfProvider.base !== selfBase) selfProvider = { base: selfBase, get: httpAlertsProvider(selfBase) };
+      return selfProvider.get();
+    });
   const hub = new LiveHub(new LiveModel(services, alerts), services.logger.child({ module: 'ui' }), {
     ...DEFAULT_HUB_OPTIONS,
     ...options.hub,
@@ -61,11 +72,24 @@ export function createUi(services: AgentServices, options: UiOptions = {}): UiSu
     const rest = url.pathname.replace(/^\/ui\/?/, '');
     return rest === '' ? page(req, res) : serve(rest, req, res);
   }, { prefix: true });
-  services.http.add('GET', '/api/live', (req, res) => hub.connect(req, res));
+  services.http.add('GET', '/api/live', (req, res) => {
+    const local = localBaseUrl(req);
+    if (local) selfBase = local;
+    hub.connect(req, res);
+  });
 
   return {
     hub,
     start: async () => hub.open(),
     stop: async () => hub.close(),
   };
+}
+
+/** `http://<local address>:<port>` of the connection a request came in on (TLS is not served). */
+function localBaseUrl(req: IncomingMessage): string | undefined {
+  let host = req.socket.localAddress;
+  const port = req.socket.localPort;
+  if (!host || !port) return undefined;
+  if (host.startsWith('::ffff:')) host = host.slice(7);
+  return `http://${isIPv6(host) ? `[${host}]` : host}:${port}`;
 }

@@ -183,7 +183,7 @@ describe('anomaly detector in the agent', () => {
   it('keeps retraining within the retrain_cpu budget: due models wait, scoring goes on', async () => {
     const h = harness();
     let clock = 0;
-    const cfg = anomalyConfigSchema.parse({ min_train: 20, window: 100, retrain_every: 10, retrain_cpu: 0.0001, max_detectors: 1000 });
+    const cfg = anomalyConfigSchema.parse({ min_train: 20, window: 100, retrain_every: 10, trees: 300, retrain_cpu: 0.0001, max_detectors: 1000 });
     det = createAnomalyDetector(cfg, h.services, { now: () => clock });
     await det.start();
     const rng = new Prng(1);
@@ -197,7 +197,7 @@ describe('anomaly detector in the agent', () => {
       await det!.flushRetrains();
     };
     for (let i = 0; i < 40; i++) await tick();
-    // 200 models are due 3 times (≈ 600 fits of 100 trees); the bucket starts at 50 ms of CPU
+    // 200 models are due 3 times (≈ 600 fits of 300 trees); the bucket starts at 50 ms of CPU
     // and refills at 0.1 ms per simulated second: ≈ 54 ms in all
     expect(det.stats.scored).toBe(200 * 40);
     expect(det.stats.retrains).toBeLessThan(600);

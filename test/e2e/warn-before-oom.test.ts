@@ -6,6 +6,7 @@
  * All scenarios run at once (short scale: each leak under a minute) under one vigil.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cgroupUnavailableReason } from '../../agent/demo/cgroup.ts';
 import { QUEUE_CATCH_UP_S, alertName, forecastErrorBefore, isForecast, runScenarios, type RunResult, type ScenarioName, type ScenarioOutcome } from '../../agent/demo/scenarios.ts';
@@ -52,6 +53,8 @@ beforeAll(async () => {
       `${o.def.name}: died ${rel(o, o.diedAt)} (${o.death ?? 'alive'}); WARNING ${rel(o, o.firstWarningAt)} (lead ${lead(o.firstWarningAt)}), CRITICAL ${rel(o, o.criticalAt)} (lead ${lead(o.criticalAt)}), resolved ${rel(o, o.resolvedAt)}, OOM alert ${rel(o, o.oomAlertAt)}, forecast error 10 s before death ${e ? `${(e.error * 100).toFixed(0)}%` : '—'}, false alerts ${o.falseAlerts.length}`,
     );
   }
+  // The raw outcomes (series, messages) for offline analysis, when asked.
+  if (process.env.VIGIL_E2E_DUMP) writeFileSync(process.env.VIGIL_E2E_DUMP, JSON.stringify(result.outcomes));
   console.log(`vigil: RSS median ${result.vigil.rssMiBMedian.toFixed(1)} MiB, CPU ${result.vigil.cpuPercent.toFixed(2)} %`);
 }, 230_000);
 

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { Redis } from 'ioredis';
-import { startRedis, startAgent, tempDir, type AgentHandle, type Proc } from '../deploy/fixtures/stack.ts';
+import { startRedis, startAgent, tempDir, freePort, type AgentHandle, type Proc } from '../deploy/fixtures/stack.ts';
 import { launchChromium, hasChromium } from './browser.ts';
 
 // The live page served by the real agent (`vigil run`), with a threshold alert rule on a
@@ -21,6 +21,9 @@ describe.skipIf(!hasChromium)('live page of a running agent in headless Chromium
     redisProc = r.proc;
     redis = new Redis(r.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
     await redis.set('seed', '1');
+    // An external URL the agent cannot reach itself (an ingress, say): the page must still get
+    // the alerts, through the local address its viewers connect to.
+    const deadPort = await freePort();
     agent = await startAgent(
       tmp.dir,
       `
@@ -28,6 +31,7 @@ agent:
   interval: 1s
   data_dir: ${join(tmp.dir, 'data')}
   log_level: warn
+  external_url: http://127.0.0.1:${deadPort}/
 server:
   host: 127.0.0.1
   port: \${PORT}

@@ -58,7 +58,7 @@ export const anomalyConfigSchema = z
       .strict()
       .prefault({}),
     groups: z.array(groupSchema).default([]),
-    /** Cap on detectors (series + group instances); each costs ≈ 260 KB at the defaults. */
+    /** Cap on detectors (series + group instances); each costs ≈ 135 KB at the defaults. */
     max_detectors: z.number().int().min(1).default(200),
     /** Repeated detections: a new one must beat the previous `points` scores; events at most once per `cooldown` per subject. */
     suppression: z
@@ -75,7 +75,7 @@ export const anomalyConfigSchema = z
      * are due than this allows, retrains wait their turn (models get older, scoring goes on):
      * `retrain_every` is then a minimum, not a promise.
      */
-    retrain_cpu: z.number().gt(0).max(1).default(0.03),
+    retrain_cpu: z.number().gt(0).max(1).default(0.02),
   })
   .strict();
 

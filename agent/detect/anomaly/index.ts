@@ -35,6 +35,8 @@ export interface AnomalyDetectorStats {
   /** CPU ms spent retraining, and the longest single event-loop turn (wall ms) spent on it. */
   retrainMs: number;
   maxRetrainTurnMs: number;
+  /** The most CPU ms one turn spent retraining (the wall figure above also counts time the OS gave others). */
+  maxRetrainTurnCpuMs: number;
   /** Detectors whose retrain is due but waiting for the CPU budget. */
   pending: number;
 }
@@ -44,7 +46,12 @@ export interface AnomalyDetectorOptions {
   readonly now?: () => number;
 }
 
-export type AnomalySubsystem = Subsystem & { readonly stats: AnomalyDetectorStats; flushRetrains(): Promise<void> };
+export type AnomalySubsystem = Subsystem & {
+  readonly stats: AnomalyDetectorStats;
+  flushRetrains(): Promise<void>;
+  /** Approximate bytes held by all detectors (models, windows). */
+  bytes(): number;
+};
 
 /**
  * The streaming anomaly detector inside the agent: one detector per eligible series (and per
@@ -61,7 +68,7 @@ export function createAnomalyDetector(config: AnomalyConfig, services: AgentServ
   const bySeries = new Map<number, Entry>();
   const byGroup = new Map<string, Entry>();
   const retrainQueue = new Set<Entry>();
-  const stats: AnomalyDetectorStats = { detectors: 0, refused: 0, scored: 0, events: 0, retrains: 0, retrainMs: 0, maxRetrainTurnMs: 0, pending: 0 };
+  const stats: AnomalyDetectorStats = { detectors: 0, refused: 0, scored: 0, events: 0, retrains: 0, retrainMs: 0, maxRetrainTurnMs: 0, maxRetrainTurnCpuMs: 0, pending: 0 };
   // token bucket of retraining time (ms): fills at retrain_cpu ms per ms of clock time
   const burst = Math.max(50, 1000 * config.retrain_cpu);
   let tokens = burst;
@@ -235,6 +242,7 @@ export function createAnomalyDetector(config: AnomalyConfig, services: AgentServ
           tokens -= spent;
           stats.retrainMs += spent;
           if (t1 - t0 > stats.maxRetrainTurnMs) stats.maxRetrainTurnMs = t1 - t0;
+          if (spent > stats.maxRetrainTurnCpuMs) stats.maxRetrainTurnCpuMs = spent;
         }
       } catch (err) {
         logger.error({ err }, 'anomaly detector: retraining failed');
@@ -275,6 +283,12 @@ export function createAnomalyDetector(config: AnomalyConfig, services: AgentServ
       for (const u of unsubscribe.splice(0)) u();
       await draining;
       retrainQueue.clear();
+    },
+    bytes() {
+      let b = 0;
+      for (const e of bySeries.values()) b += e.detector.bytes;
+      for (const e of byGroup.values()) b += e.detector.bytes;
+      return b;
     },
     /** Waits for the retraining the CPU budget allows right now (tests, benchmarks). */
     async flushRetrains() {
