@@ -437,11 +437,18 @@ async function runChild(specText: string): Promise<void> {
     const ctxLogger = { debug() {}, info() {}, warn() {}, error() {} };
     const inst = def.create(parsed.value, { instance: 'synthetic', logger: ctxLogger, intervalMs: 1000, configDir: ROOT });
     const signal = new AbortController().signal;
+    let generation = 0;
     const tick = async () => {
       const now = Date.now();
       const samples = await inst.collect({ signal, now, logger: ctxLogger });
-      for (const s of samples) store.record('synthetic', s.metric, s.attributes, s.value, s.timestamp ?? now, 1000);
-      store.endMissing('synthetic', now);
+      const gen = ++generation;
+      const reported = new Set<string>();
+      for (const s of samples) {
+        const series = store.record('synthetic', s.metric, s.attributes, s.value, s.timestamp ?? now, 1000);
+        if (series) series.generation = gen;
+        reported.add(s.metric);
+      }
+      store.endMissing('synthetic', gen, reported);
     };
     await tick();
     timer = setInterval(() => void tick(), 1000);

@@ -28,6 +28,7 @@ export class PluginHost {
   private running = false;
   private readonly pending = new Set<Promise<void>>();
   private lastPrune = 0;
+  private generation = 0;
   private readonly instruments: ReturnType<typeof createSelfInstruments>;
 
   constructor(deps: PluginHostDeps) {
@@ -130,15 +131,16 @@ export class PluginHost {
     let written: Series[] = [];
     if (outcome.kind === 'ok') {
       written = new Array<Series>();
+      const generation = ++this.generation;
+      const reported = new Set<string>();
       for (const s of outcome.samples) {
         const series = store.record(name, s.metric, s.attributes, s.value, s.timestamp, r.settings.intervalMs);
-        if (series) written.push(series);
+        if (!series) continue;
+        if (series.generation !== generation) written.push(series);
+        series.generation = generation;
+        reported.add(s.metric);
       }
-      // Samples may be stamped before the collection started (the gpu plugin's loop rows carry
-      // the time they were read): a series written by this collection is never "missing".
-      let since = now;
-      for (const s of written) if (s.lastUpdate < since) since = s.lastUpdate;
-      store.endMissing(name, since);
+      store.endMissing(name, generation, reported);
       this.instruments.samples.add(outcome.samples.length, attrs);
       if (outcome.malformed > 0) this.instruments.malformed.add(outcome.malformed, attrs);
       span.setAttributes({ 'vigil.plugin.samples': outcome.samples.length, 'vigil.plugin.malformed': outcome.malformed, 'vigil.plugin.state': r.state });

@@ -20,6 +20,8 @@ export class Series {
   lastValue = Number.NaN;
   /** The source's last collection did not include it (process gone, queue deleted...). */
   ended = false;
+  /** Collection generation that last wrote it (set by the plugin host; see endMissing). */
+  generation = 0;
   private t: Float64Array;
   private v: Float64Array;
   private head = 0; // index of the next write
@@ -43,6 +45,16 @@ export class Series {
   }
 
   push(t: number, v: number): void {
+    this.ended = false;
+    // Points stay in time order (window() relies on it): a repeat of the newest timestamp
+    // replaces its value, an older one is dropped.
+    if (this.count > 0 && t <= this.lastUpdate) {
+      if (t === this.lastUpdate) {
+        this.v[(this.head - 1 + this.t.length) % this.t.length] = v;
+        this.lastValue = v;
+      }
+      return;
+    }
     if (this.count === this.t.length && this.t.length < this.capacity) this.grow();
     this.t[this.head] = t;
     this.v[this.head] = v;
@@ -50,7 +62,6 @@ export class Series {
     if (this.count < this.t.length) this.count++;
     this.lastUpdate = t;
     this.lastValue = v;
-    this.ended = false;
   }
 
   /** The i-th oldest retained point (0 = oldest). */
@@ -221,9 +232,14 @@ export class SeriesStore {
     return !s.ended && s.lastUpdate > 0 && now - s.lastUpdate <= s.intervalMs * 2.5 + 1000;
   }
 
-  /** Marks the source's series not updated since `since` as ended (absent from its last collection). */
-  endMissing(source: string, since: number): void {
-    for (const s of this.bySource(source)) if (s.lastUpdate < since) s.ended = true;
+  /**
+   * Ends the source's series that its latest collection (`generation`) did not write, among
+   * the metrics that collection did report: a process that exited drops out while its peers
+   * are still reported. A metric with no sample at all this time (a sub-sampled query, a
+   * stream with nothing new) is left to go stale on its own after 2.5 intervals.
+   */
+  endMissing(source: string, generation: number, reportedMetrics: ReadonlySet<string>): void {
+    for (const s of this.bySource(source)) if (s.generation !== generation && reportedMetrics.has(s.metric)) s.ended = true;
   }
 
   /** Drops series with no point within the retention window; call periodically. */

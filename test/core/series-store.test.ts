@@ -15,6 +15,16 @@ describe('SeriesStore', () => {
     expect(Array.from(s.window(40_000, 42_000).t)).toEqual([40_000, 41_000, 42_000]);
   });
 
+  it('keeps points in time order: a repeated timestamp replaces, an older one is dropped', () => {
+    const store = new SeriesStore({ retentionMs: 60_000, maxSeries: 10 });
+    const s = store.record('p', 'm', undefined, 1, 1000, 1000)!;
+    store.record('p', 'm', undefined, 2, 2000, 1000);
+    store.record('p', 'm', undefined, 3, 2000, 1000);
+    store.record('p', 'm', undefined, 9, 1500, 1000);
+    expect(Array.from(s.window(0).v)).toEqual([1, 3]);
+    expect(s.lastValue).toBe(3);
+  });
+
   it('identifies a series by metric and attributes in any order', () => {
     const store = new SeriesStore({ retentionMs: 60_000, maxSeries: 10 });
     const a = store.record('p', 'm', { x: 1, y: 'b' }, 1, 1, 1000);
@@ -38,15 +48,17 @@ describe('SeriesStore', () => {
 
   it('ends series missing from a collection and prunes them after retention', () => {
     const store = new SeriesStore({ retentionMs: 10_000, maxSeries: 10 });
-    store.record('p', 'm', { pid: 1 }, 1, 1000, 1000);
-    store.record('p', 'm', { pid: 2 }, 1, 1000, 1000);
-    store.record('p', 'm', { pid: 1 }, 1, 2000, 1000);
-    store.endMissing('p', 2000);
+    for (const pid of [1, 2]) store.record('p', 'm', { pid }, 1, 1000, 1000)!.generation = 1;
+    store.record('p', 'other', undefined, 1, 1000, 1000)!.generation = 1;
+    store.record('p', 'm', { pid: 1 }, 1, 2000, 1000)!.generation = 2;
+    store.endMissing('p', 2, new Set(['m']));
+    // Not reported at all this time (sub-sampled): left to go stale, not ended.
+    expect(store.lookup('other')!.ended).toBe(false);
     expect(store.lookup('m', { pid: 2 })!.ended).toBe(true);
     expect(store.isFresh(store.lookup('m', { pid: 2 })!, 2000)).toBe(false);
     expect(store.isFresh(store.lookup('m', { pid: 1 })!, 2000)).toBe(true);
     expect(store.isFresh(store.lookup('m', { pid: 1 })!, 60_000)).toBe(false);
-    expect(store.prune(11_500)).toBe(1);
+    expect(store.prune(11_500)).toBe(2);
     expect(store.size).toBe(1);
   });
 });
