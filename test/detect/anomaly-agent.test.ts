@@ -1,4 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { context, metrics, trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { pino } from 'pino';
@@ -10,7 +13,13 @@ import { anomalyConfigSchema } from '../../agent/detect/anomaly/config.ts';
 import { createAnomalyDetector, ANOMALY_SCORE_METRIC, type AnomalySubsystem } from '../../agent/detect/anomaly/index.ts';
 import { Prng } from '../../agent/detect/iforest/prng.ts';
 
-function harness() {
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function harness(dataDir = mkdtempSync(join(tmpdir(), 'vigil-anomaly-'))) {
+  dirs.push(dataDir);
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   const tracer = provider.getTracer('test');
@@ -19,8 +28,9 @@ function harness() {
   registry.register('app', [
     { name: 'app.latency', kind: 'gauge', unit: 's', description: 'latency', attributes: ['route'] },
     { name: 'app.requests', kind: 'counter', unit: '{request}', description: 'requests', attributes: [] },
-    { name: 'gpu.util', kind: 'gauge', unit: '1', description: 'u', attributes: ['gpu'] },
-    { name: 'gpu.mem', kind: 'gauge', unit: 'By', description: 'm', attributes: ['gpu'] },
+    { name: 'gpu.util', kind: 'gauge', unit: '1', description: 'u', attributes: ['gpu', 'task'] },
+    { name: 'gpu.mem', kind: 'gauge', unit: 'By', description: 'm', attributes: ['gpu'], limit: 'gpu.mem.limit' },
+    { name: 'gpu.mem.limit', kind: 'gauge', unit: 'By', description: 'limit', attributes: ['gpu'] },
   ]);
   registry.register('vigil', [{ name: 'vigil.agent.heap', kind: 'gauge', unit: 'By', description: 'self', attributes: [] }]);
   const events = new TypedEmitter<AgentEventMap>((err) => {
@@ -35,7 +45,7 @@ function harness() {
     events,
     http: { add() {} },
     plugins: { statuses: () => [] },
-    dataDir: '/tmp',
+    dataDir,
     externalUrl: 'http://127.0.0.1:9464',
   };
   const anomalies: AnomalyEvent[] = [];
@@ -53,7 +63,7 @@ function harness() {
     span.end();
     return span.spanContext().spanId;
   };
-  return { services, store, registry, events, exporter, anomalies, collect, tracer };
+  return { services, store, registry, events, exporter, anomalies, collect, tracer, dataDir };
 }
 
 let det: AnomalySubsystem | undefined;
@@ -78,11 +88,12 @@ describe('anomaly detector in the agent', () => {
       lastCollectSpan = h.collect('web', t, [
         { metric: 'app.latency', value: latency, attributes: { route: '/api' } },
         { metric: 'app.requests', value: i * 10 },
+        { metric: 'gpu.mem.limit', value: 8e9, attributes: { gpu: '0' } },
       ]);
       h.collect('self', t, [{ metric: 'vigil.agent.heap', value: 1e6 + i }]);
       await det.flushRetrains();
     }
-    // only the gauge of a plugin has a detector: not the counter, not the agent's own metric
+    // only the gauge of a plugin has a detector: not the counter, not a limit, not the agent's own metric
     expect(det.stats.detectors).toBe(1);
     const scores = h.store.find(ANOMALY_SCORE_METRIC);
     expect(scores).toHaveLength(1);
@@ -156,7 +167,7 @@ describe('anomaly detector in the agent', () => {
       retrain_cpu: 1,
       suppression: { points: 50, cooldown: '10s' },
       metrics: { include: [] },
-      groups: [{ name: 'gpu', metrics: ['gpu.util', 'gpu.mem'] }],
+      groups: [{ name: 'gpu', metrics: ['gpu.mem', 'gpu.util'], match: { task: 'general' } }],
     });
     det = createAnomalyDetector(cfg, h.services);
     await det.start();
@@ -166,7 +177,8 @@ describe('anomaly detector in the agent', () => {
       t += 1000;
       const mem = i === 230 ? 9e9 : 4e9 + 1e7 * rng.gaussian();
       h.collect('gpu', t, [
-        { metric: 'gpu.util', value: 0.5 + 0.02 * rng.gaussian(), attributes: { gpu: '0' } },
+        { metric: 'gpu.util', value: 0.5 + 0.02 * rng.gaussian(), attributes: { gpu: '0', task: 'general' } },
+        { metric: 'gpu.util', value: 0.1 * rng.next(), attributes: { gpu: '0', task: 'encoder' } },
         { metric: 'gpu.mem', value: mem, attributes: { gpu: '0' } },
       ]);
       h.events.emit('cycle', { at: t, plugins: ['gpu'], context: context.active() });
@@ -208,5 +220,44 @@ describe('anomaly detector in the agent', () => {
     expect(det.stats.retrains).toBeGreaterThan(before);
     // spent ≤ what the bucket held, plus at most one fit of overshoot per slice
     expect(det.stats.retrainMs).toBeLessThan(54 + 50 + 200);
+  });
+
+  it('saves models on stop and picks them up after a restart', async () => {
+    const first = harness();
+    const cfg = anomalyConfigSchema.parse({ window: 200, retrain_every: 20, min_train: 100, trees: 30, calibration: { history: 200 }, retrain_cpu: 1 });
+    det = createAnomalyDetector(cfg, first.services);
+    await det.start();
+    const rng = new Prng(5);
+    let t = 9_000_000;
+    for (let i = 0; i < 250; i++) {
+      t += 1000;
+      first.collect('web', t, [{ metric: 'app.latency', value: 1 + 0.05 * rng.gaussian(), attributes: { route: '/p' } }]);
+      await det.flushRetrains();
+    }
+    await det.stop();
+    det = undefined;
+    expect(existsSync(join(first.dataDir, 'anomaly', 'models.json'))).toBe(true);
+
+    // a restarted agent: same data dir, fresh store; min_train is 100 points, yet the series is
+    // scored as soon as its 16-point feature window is full, with the saved model
+    const second = harness(first.dataDir);
+    det = createAnomalyDetector(cfg, second.services);
+    await det.start();
+    for (let i = 0; i < 30; i++) {
+      t += 1000;
+      second.collect('web', t, [{ metric: 'app.latency', value: i === 25 ? 30 : 1 + 0.05 * rng.gaussian(), attributes: { route: '/p' } }]);
+      await det.flushRetrains();
+    }
+    expect(det.stats.restored).toBe(1);
+    expect(second.store.lookup(ANOMALY_SCORE_METRIC, { metric: 'app.latency', route: '/p' })?.length).toBeGreaterThan(10);
+    expect(second.anomalies.map((a) => a.at)).toContain(t - 4000);
+
+    // without the file (or with persist off) the same 30 points are not scored at all
+    const third = harness();
+    const fresh = createAnomalyDetector(cfg, third.services);
+    await fresh.start();
+    for (let i = 0; i < 30; i++) third.collect('web', 9_000_000 + i * 1000, [{ metric: 'app.latency', value: 1, attributes: { route: '/p' } }]);
+    expect(third.store.lookup(ANOMALY_SCORE_METRIC, { metric: 'app.latency', route: '/p' })).toBeUndefined();
+    await fresh.stop();
   });
 });

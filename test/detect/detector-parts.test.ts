@@ -90,3 +90,20 @@ describe('streaming detector', () => {
     expect(() => anomalyConfigSchema.parse({ features: { use: ['nope'] } })).toThrow();
   });
 });
+
+describe('detector snapshots', () => {
+  it('restore carries model and window over, and refuses a snapshot of other features', () => {
+    const opts = { ...DEFAULT_DETECTOR_OPTIONS, trees: 20, trainWindow: 200, calibration: { history: 200, short: 1, minStd: 0.01 } };
+    const a = new StreamingDetector(['v'], opts);
+    const r = new Prng(6);
+    for (let i = 0; i < 300; i++) a.update([r.gaussian()]);
+    const snap = JSON.parse(JSON.stringify(a.snapshot()));
+    const b = new StreamingDetector(['v'], opts);
+    b.restore(snap);
+    expect(b.modelCount).toBe(1);
+    expect(b.snapshot()!.train).toBe(snap.train);
+    const other = new StreamingDetector(['v'], { ...opts, features: { window: 16, features: ['value', 'dev'] } });
+    expect(() => other.restore(snap)).toThrow(/features/);
+    expect(other.modelCount).toBe(0);
+  });
+});

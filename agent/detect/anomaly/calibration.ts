@@ -14,6 +14,12 @@ export interface CalibrationOptions {
   readonly minStd: number;
 }
 
+export interface CalibrationState {
+  readonly n: number;
+  readonly mean: number;
+  readonly variance: number;
+}
+
 export class ScoreCalibrator {
   private readonly short: Float64Array;
   private readonly minStd: number;
@@ -29,6 +35,18 @@ export class ScoreCalibrator {
     this.horizon = Math.max(2, opts.history);
     this.short = new Float64Array(Math.max(1, opts.short));
     this.minStd = opts.minStd;
+  }
+
+  /** The long-term distribution, for persistence (the short-term average restarts empty). */
+  state(): CalibrationState {
+    return { n: this.n, mean: this.mean, variance: this.variance };
+  }
+
+  setState(s: CalibrationState): void {
+    if (!(s.n >= 0) || !Number.isFinite(s.mean) || !(s.variance >= 0)) throw new Error(`calibration: invalid state ${JSON.stringify(s)}`);
+    this.n = s.n;
+    this.mean = s.mean;
+    this.variance = s.variance;
   }
 
   /** Adds a raw score and returns the calibrated score in [0, 1] (0 until there is history). */

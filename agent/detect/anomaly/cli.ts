@@ -22,7 +22,7 @@ export async function runDetect(input: string, output: string, seed?: number): P
   const series = await readNabSeries(input);
   const scores = detectSeries(series.values, defaultOptions(seed));
   const lines = ['timestamp,value,anomaly_score'];
-  for (let i = 0; i < scores.length; i++) lines.push(`${series.timestampText[i]},${String(series.values[i])},${fmt(scores[i]!)}`);
+  for (let i = 0; i < scores.length; i++) lines.push(`${series.timestampText[i]},${series.valueText[i]},${fmt(scores[i]!)}`);
   await mkdir(dirname(output), { recursive: true });
   await writeFile(output, `${lines.join('\n')}\n`);
   return { rows: scores.length };

@@ -9,9 +9,12 @@ const groupSchema = z
   .object({
     /** Name of the group; the score's `group` attribute. */
     name: z.string().regex(/^[a-zA-Z][\w.-]*$/, 'expected a name of letters, digits, "_", "-" or "."'),
-    /** Metrics scored jointly (one channel each); series with the same attributes form one instance. */
+    /**
+     * Metrics scored jointly (one channel each). One instance per series of the first metric;
+     * the others are the series agreeing with it on the attributes they share.
+     */
     metrics: z.array(z.string().min(1)).min(1).max(32),
-    /** Only series whose attributes include these. */
+    /** Only series whose attributes, where present, have these values. */
     match: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   })
   .strict();
@@ -31,6 +34,8 @@ export const anomalyConfigSchema = z
     trees: z.number().int().min(1).max(1000).default(d.trees),
     sample_size: z.number().int().min(2).max(4096).default(d.sampleSize),
     seed: z.number().int().min(0).default(d.seed),
+    /** Forest variant: axis-parallel cuts (the paper), or random hyperplanes (extended; no model persistence). */
+    variant: z.enum(['standard', 'extended']).default('standard'),
     features: z
       .object({
         window: z.number().int().min(2).max(1000).default(d.features.window),
@@ -76,6 +81,8 @@ export const anomalyConfigSchema = z
      * `retrain_every` is then a minimum, not a promise.
      */
     retrain_cpu: z.number().gt(0).max(1).default(0.02),
+    /** Save models to `<data_dir>/anomaly/models.json` on stop and restore them on start. */
+    persist: z.boolean().default(true),
   })
   .strict();
 
@@ -94,5 +101,6 @@ export function detectorOptions(c: AnomalyConfig, seed = c.seed): DetectorOption
     calibration: { history: c.calibration.history, short: c.calibration.short, minStd: c.calibration.min_std },
     suppression: c.suppression.points,
     extrapolation: c.extrapolation,
+    ...(c.variant === 'extended' ? { variant: 'extended' as const } : {}),
   };
 }

@@ -16,9 +16,16 @@ export function globMatcher(patterns: readonly string[]): (name: string) => bool
 /**
  * Which series get a per-series detector: numeric gauges declared by plugins, matching the
  * include patterns and none of the exclude ones. Counters are cumulative totals (their level
- * always grows) and the agent's own metrics (vigil.anomaly.score...) would feed back on
- * themselves, so both are skipped.
+ * always grows), the agent's own metrics (vigil.anomaly.score...) would feed back on
+ * themselves, and limits named by another metric's `limit` (memory limits, maxmemory) are
+ * configuration rather than behaviour, so all three are skipped unless named in `include`
+ * explicitly (a pattern without `*`).
  */
+function isLimit(registry: MetricRegistry, metric: string): boolean {
+  for (const m of registry.all()) if (m.limit === metric) return true;
+  return false;
+}
+
 export function seriesEligibility(registry: MetricRegistry, include: readonly string[], exclude: readonly string[]): (s: Series) => boolean {
   const inc = globMatcher(include);
   const exc = globMatcher(exclude);
@@ -28,7 +35,8 @@ export function seriesEligibility(registry: MetricRegistry, include: readonly st
     let ok = cache.get(s.metric);
     if (ok === undefined) {
       const spec = registry.get(s.metric);
-      ok = spec !== undefined && spec.kind === 'gauge' && !CORE_PRODUCERS.has(spec.declaredBy) && inc(s.metric) && !exc(s.metric);
+      const named = include.includes(s.metric);
+      ok = spec !== undefined && spec.kind === 'gauge' && !CORE_PRODUCERS.has(spec.declaredBy) && inc(s.metric) && !exc(s.metric) && (named || !isLimit(registry, s.metric));
       // the registry only grows, so an eligible metric stays eligible; an unknown one may be registered later
       if (spec !== undefined) cache.set(s.metric, ok);
     }

@@ -1,16 +1,26 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { SpanStatusCode, type Context } from '@opentelemetry/api';
 import type { AgentServices, CollectionEvent, CycleEvent, Subsystem } from '../../services.ts';
 import type { Attributes } from '../../plugin/api.ts';
 import type { Series } from '../../store/series-store.ts';
 import { detectorOptions, type AnomalyConfig } from './config.ts';
-import { StreamingDetector, type DetectorOptions } from './streaming-detector.ts';
+import { StreamingDetector, type DetectorOptions, type DetectorSnapshot } from './streaming-detector.ts';
 import { ANOMALY_METRIC_SPECS, ANOMALY_SCORE_METRIC } from './metrics.ts';
 import { seriesEligibility } from './eligibility.ts';
 
 export { ANOMALY_SCORE_METRIC } from './metrics.ts';
 
+/** True when `a` has the same value as `b` for every key of `b` that `a` has at all. */
+function agrees(a: Attributes, b: Attributes): boolean {
+  for (const k in b) if (k in a && a[k] !== b[k]) return false;
+  return true;
+}
+
 interface Entry {
+  /** Stable id for persistence: `series:<key>` or `group:<name>\0<key>`. */
+  readonly id: string;
   readonly subject: string;
   readonly detector: StreamingDetector;
   /** Channels in order (one for a series, several for a group). */
@@ -27,7 +37,7 @@ interface Entry {
 /** Counters the subsystem exposes for tests, the benchmark and debugging. */
 export interface AnomalyDetectorStats {
   detectors: number;
-  /** Series or group instances refused because max_detectors was reached. */
+  /** Points not scored because max_detectors was reached (counted per point, not per series). */
   refused: number;
   scored: number;
   events: number;
@@ -39,6 +49,13 @@ export interface AnomalyDetectorStats {
   maxRetrainTurnCpuMs: number;
   /** Detectors whose retrain is due but waiting for the CPU budget. */
   pending: number;
+  /** Detectors restored from the models file at start. */
+  restored: number;
+}
+
+interface ModelsFile {
+  readonly version: 1;
+  readonly detectors: Record<string, DetectorSnapshot>;
 }
 
 export interface AnomalyDetectorOptions {
@@ -68,7 +85,10 @@ export function createAnomalyDetector(config: AnomalyConfig, services: AgentServ
   const bySeries = new Map<number, Entry>();
   const byGroup = new Map<string, Entry>();
   const retrainQueue = new Set<Entry>();
-  const stats: AnomalyDetectorStats = { detectors: 0, refused: 0, scored: 0, events: 0, retrains: 0, retrainMs: 0, maxRetrainTurnMs: 0, maxRetrainTurnCpuMs: 0, pending: 0 };
+  const stats: AnomalyDetectorStats = { detectors: 0, refused: 0, scored: 0, events: 0, retrains: 0, retrainMs: 0, maxRetrainTurnMs: 0, maxRetrainTurnCpuMs: 0, pending: 0, restored: 0 };
+  const modelsPath = join(services.dataDir, 'anomaly', 'models.json');
+  /** Snapshots read at start, waiting for their series to show up. */
+  let saved = new Map<string, DetectorSnapshot>();
   // token bucket of retraining time (ms): fills at retrain_cpu ms per ms of clock time
   const burst = Math.max(50, 1000 * config.retrain_cpu);
   let tokens = burst;
@@ -89,12 +109,24 @@ export function createAnomalyDetector(config: AnomalyConfig, services: AgentServ
     return true;
   };
 
-  const newEntry = (subject: string, channels: readonly Series[], attrs: Attributes, metric: string | undefined): Entry => {
+  const newEntry = (id: string, subject: string, channels: readonly Series[], attrs: Attributes, metric: string | undefined): Entry => {
     stats.detectors++;
     const names = channels.map((c) => c.metric);
+    const detector = new StreamingDetector(names, opts, false);
+    const snap = saved.get(id);
+    if (snap) {
+      saved.delete(id);
+      try {
+        detector.restore(snap);
+        stats.restored++;
+      } catch (err) {
+        logger.debug({ subject, err: (err as Error).message }, 'anomaly detector: saved model not reused');
+      }
+    }
     return {
+      id,
       subject,
-      detector: new StreamingDetector(names, opts, false),
+      detector,
       channels,
       attrs,
       metric,
@@ -138,7 +170,7 @@ export function createAnomalyDetector(config: AnomalyConfig, services: AgentServ
         let e = bySeries.get(s.id);
         if (!e) {
           if (!eligible(s) || capReached()) continue;
-          e = newEntry(s.key, [s], { metric: s.metric, ...s.attributes }, s.metric);
+          e = newEntry(`series:${s.key}`, s.key, [s], { metric: s.metric, ...s.attributes }, s.metric);
           bySeries.set(s.id, e);
         }
         if (!(s.lastUpdate > e.lastT)) continue; // nothing new since the last update
@@ -157,10 +189,13 @@ export function createAnomalyDetector(config: AnomalyConfig, services: AgentServ
       let raised = 0;
       for (const g of config.groups) {
         const [first, ...rest] = g.metrics;
-        for (const lead of store.find(first!, g.match)) {
+        const match = g.match ?? {};
+        for (const lead of store.byMetric(first!)) {
+          if (!agrees(lead.attributes, match)) continue;
           const channels: Series[] = [lead];
           for (const m of rest) {
-            const s = store.lookup(m, lead.attributes) ?? store.find(m, g.match)[0];
+            // same attributes where both have them (a GPU's memory and its "general" utilization)
+            const s = store.lookup(m, lead.attributes) ?? store.byMetric(m).find((c) => agrees(c.attributes, lead.attributes) && agrees(c.attributes, match));
             if (!s) break;
             channels.push(s);
           }
@@ -169,7 +204,7 @@ export function createAnomalyDetector(config: AnomalyConfig, services: AgentServ
           let e = byGroup.get(key);
           if (!e) {
             if (capReached()) continue;
-            e = newEntry(`group:${g.name}${Object.keys(lead.attributes).length ? ` ${JSON.stringify(lead.attributes)}` : ''}`, channels, { group: g.name, ...lead.attributes }, undefined);
+            e = newEntry(`group:${key}`, `group:${g.name}${Object.keys(lead.attributes).length ? ` ${JSON.stringify(lead.attributes)}` : ''}`, channels, { group: g.name, ...lead.attributes }, undefined);
             byGroup.set(key, e);
           }
           let t = 0;
@@ -269,10 +304,49 @@ export function createAnomalyDetector(config: AnomalyConfig, services: AgentServ
     }
   };
 
+  async function loadModels(): Promise<Map<string, DetectorSnapshot>> {
+    let text: string;
+    try {
+      text = await readFile(modelsPath, 'utf8');
+    } catch {
+      return new Map(); // first start
+    }
+    try {
+      const file = JSON.parse(text) as ModelsFile;
+      if (file.version !== 1 || typeof file.detectors !== 'object') throw new Error(`unsupported version ${String(file.version)}`);
+      return new Map(Object.entries(file.detectors));
+    } catch (err) {
+      logger.warn({ file: modelsPath, err: (err as Error).message }, 'anomaly detector: ignoring unreadable saved models');
+      return new Map();
+    }
+  }
+
+  async function saveModels(): Promise<void> {
+    const detectors: Record<string, DetectorSnapshot> = {};
+    let n = 0;
+    for (const e of [...bySeries.values(), ...byGroup.values()]) {
+      const snap = e.detector.snapshot();
+      if (snap) {
+        detectors[e.id] = snap;
+        n++;
+      }
+    }
+    try {
+      await mkdir(join(services.dataDir, 'anomaly'), { recursive: true });
+      const tmp = `${modelsPath}.tmp`;
+      await writeFile(tmp, JSON.stringify({ version: 1, detectors } satisfies ModelsFile));
+      await rename(tmp, modelsPath); // atomic: a crash mid-write keeps the previous file
+      logger.info({ file: modelsPath, detectors: n }, 'anomaly detector: models saved');
+    } catch (err) {
+      logger.warn({ file: modelsPath, err: (err as Error).message }, 'anomaly detector: could not save models');
+    }
+  }
+
   return {
     stats,
     async start() {
       services.metrics.register('detect', ANOMALY_METRIC_SPECS);
+      if (config.persist) saved = await loadModels();
       stopped = false;
       unsubscribe.push(events.on('collection', onCollection), events.on('cycle', onCycle), store.onSeriesRemoved(dropSeries));
     },
@@ -283,6 +357,7 @@ export function createAnomalyDetector(config: AnomalyConfig, services: AgentServ
       for (const u of unsubscribe.splice(0)) u();
       await draining;
       retrainQueue.clear();
+      if (config.persist) await saveModels();
     },
     bytes() {
       let b = 0;

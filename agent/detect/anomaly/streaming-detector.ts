@@ -1,6 +1,7 @@
 import { IsolationForest, type IsolationForestJson } from '../iforest/forest.ts';
+import { ExtendedIsolationForest } from '../iforest/extended.ts';
 import { FeatureExtractor, type FeatureOptions, type FeatureName } from './features.ts';
-import { ScoreCalibrator, RepeatSuppressor, type CalibrationOptions } from './calibration.ts';
+import { ScoreCalibrator, RepeatSuppressor, type CalibrationOptions, type CalibrationState } from './calibration.ts';
 
 /** What the detector needs of a model: our IsolationForest, or another one to compare against (bench). */
 export interface ForestModel {
@@ -32,6 +33,8 @@ export interface DetectorOptions {
    * a level shift far outside the window is barely seen.
    */
   readonly extrapolation: number;
+  /** `extended`: random-hyperplane splits (Hariri et al.), for groups of correlated series. */
+  readonly variant?: 'standard' | 'extended';
 }
 
 /**
@@ -72,7 +75,7 @@ export class StreamingDetector {
   readonly options: DetectorOptions;
   readonly featureNames: readonly string[];
   private readonly extractor: FeatureExtractor;
-  private readonly forest: ForestModel;
+  private forest: ForestModel;
   private readonly calibrator: ScoreCalibrator;
   private readonly suppressor: RepeatSuppressor;
   private readonly dims: number;
@@ -88,6 +91,8 @@ export class StreamingDetector {
   private readonly autoRetrain: boolean;
   private models = 0;
   private pointsSeen = 0;
+  /** Reused for every result: the hot path allocates nothing per point. */
+  private readonly result: { score: number; calibrated: number; raw: number } = { score: 0, calibrated: 0, raw: 0 };
 
   constructor(channelNames: readonly string[], options: DetectorOptions = DEFAULT_DETECTOR_OPTIONS, autoRetrain = true, forest?: ForestModel) {
     this.options = options;
@@ -95,7 +100,8 @@ export class StreamingDetector {
     this.extractor = new FeatureExtractor(channelNames, options.features);
     this.featureNames = this.extractor.names;
     this.dims = this.extractor.dims;
-    this.forest = forest ?? new IsolationForest({ trees: options.trees, sampleSize: options.sampleSize, seed: options.seed });
+    const fo = { trees: options.trees, sampleSize: options.sampleSize, seed: options.seed };
+    this.forest = forest ?? (options.variant === 'extended' ? new ExtendedIsolationForest(fo) : new IsolationForest(fo));
     this.calibrator = new ScoreCalibrator(options.calibration);
     this.suppressor = new RepeatSuppressor(options.suppression);
     this.train = new Float64Array(options.trainWindow * this.dims);
@@ -123,12 +129,19 @@ export class StreamingDetector {
     return this.forest.bytes + this.train.byteLength + this.current.byteLength + 16 * this.dims + 8 * (this.options.calibration.short + 2 * (this.options.suppression + 2));
   }
 
-  /** Scores one observation (one value per channel) and learns from it. */
+  /**
+   * Scores one observation (one value per channel) and learns from it. The returned object is
+   * reused by the next call: read it, do not keep it.
+   */
   update(values: ArrayLike<number>): DetectorResult {
     this.pointsSeen++;
     const x = this.current;
     const ready = this.extractor.push(values, x);
-    if (!ready) return ZERO;
+    const out = this.result;
+    out.score = 0;
+    out.calibrated = 0;
+    out.raw = 0;
+    if (!ready) return out;
     let raw = 0;
     if (this.models > 0) raw = this.rawScore(x);
     // after scoring: the point joins the training window only now (no look-ahead)
@@ -137,10 +150,11 @@ export class StreamingDetector {
     if (this.tCount < this.options.trainWindow) this.tCount++;
     this.sinceFit++;
     if (this.autoRetrain && this.retrainDue) this.retrain();
-    if (this.models === 0) return ZERO;
-    const calibrated = this.calibrator.update(raw);
-    const score = this.suppressor.update(calibrated);
-    return { score, calibrated, raw };
+    if (this.models === 0) return out;
+    out.raw = raw;
+    out.calibrated = this.calibrator.update(raw);
+    out.score = this.suppressor.update(out.calibrated);
+    return out;
   }
 
   /** Rebuilds the model from the training window (cost ≈ trees × ψ × log ψ × features). */
@@ -158,11 +172,18 @@ export class StreamingDetector {
       scratch.set(this.train.subarray(src, src + d), i * d);
     }
     this.forest.fit(scratch, n, d);
+    this.featureStats(scratch, n);
+    this.sinceFit = 0;
+    this.models++;
+  }
+
+  private featureStats(data: Float64Array, n: number): void {
+    const d = this.dims;
     for (let f = 0; f < d; f++) {
       let s = 0;
       let q = 0;
       for (let i = 0; i < n; i++) {
-        const v = scratch[i * d + f]!;
+        const v = data[i * d + f]!;
         s += v;
         q += v * v;
       }
@@ -170,8 +191,6 @@ export class StreamingDetector {
       this.fMean[f] = mean;
       this.fStd[f] = Math.sqrt(Math.max(0, q / n - mean * mean));
     }
-    this.sinceFit = 0;
-    this.models++;
   }
 
   /** Which feature of the last point lies furthest from the training window (in std devs). */
@@ -189,9 +208,49 @@ export class StreamingDetector {
     return { feature: this.featureNames[best] ?? `f${best}`, z: bestZ };
   }
 
-  /** The current model, for persistence across restarts. */
-  modelJson(): IsolationForestJson | undefined {
-    return this.models > 0 && this.forest instanceof IsolationForest ? this.forest.toJSON() : undefined;
+  /** What a restart needs to go on where it stopped: model, training window, score distribution. */
+  snapshot(): DetectorSnapshot | undefined {
+    if (this.models === 0 || !(this.forest instanceof IsolationForest)) return undefined;
+    const d = this.dims;
+    const n = this.tCount;
+    const start = n < this.options.trainWindow ? 0 : this.tHead;
+    const bytes = new Uint8Array(n * d * 8);
+    const view = new DataView(bytes.buffer);
+    for (let i = 0; i < n; i++) {
+      const src = ((start + i) % this.options.trainWindow) * d;
+      for (let f = 0; f < d; f++) view.setFloat64((i * d + f) * 8, this.train[src + f]!, true);
+    }
+    return {
+      version: 1,
+      features: this.featureNames,
+      forest: this.forest.toJSON(),
+      train: Buffer.from(bytes).toString('base64'),
+      rows: n,
+      sinceFit: this.sinceFit,
+      calibration: this.calibrator.state(),
+    };
+  }
+
+  /** Restores a snapshot of a detector with the same features; throws (and changes nothing) when it does not fit. */
+  restore(s: DetectorSnapshot): void {
+    if (s.version !== 1) throw new Error(`anomaly detector snapshot: unsupported version ${String(s.version)}`);
+    if (s.features.join(',') !== this.featureNames.join(',')) throw new Error(`anomaly detector snapshot: features ${s.features.join(',')} ≠ ${this.featureNames.join(',')}`);
+    const forest = IsolationForest.fromJSON(s.forest);
+    if (forest.dims !== this.dims || forest.trees !== this.options.trees) throw new Error(`anomaly detector snapshot: model has ${forest.dims} features × ${forest.trees} trees, expected ${this.dims} × ${this.options.trees}`);
+    const bytes = Buffer.from(s.train, 'base64');
+    const d = this.dims;
+    const rows = Math.min(s.rows, this.options.trainWindow);
+    if (bytes.byteLength !== s.rows * d * 8) throw new Error(`anomaly detector snapshot: training window holds ${bytes.byteLength} bytes, expected ${s.rows * d * 8}`);
+    this.calibrator.setState(s.calibration);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const skip = s.rows - rows; // a smaller window now: keep the newest rows
+    for (let i = 0; i < rows; i++) for (let f = 0; f < d; f++) this.train[i * d + f] = view.getFloat64(((skip + i) * d + f) * 8, true);
+    this.tCount = rows;
+    this.tHead = rows % this.options.trainWindow;
+    this.sinceFit = s.sinceFit;
+    this.forest = forest;
+    this.featureStats(this.train, rows);
+    this.models = Math.max(this.models, 1);
   }
 
   private rawScore(x: Float64Array): number {
@@ -213,7 +272,17 @@ export class StreamingDetector {
 
 let sharedScratch = new Float64Array(0);
 
-const ZERO: DetectorResult = Object.freeze({ score: 0, calibrated: 0, raw: 0 });
+export interface DetectorSnapshot {
+  readonly version: 1;
+  readonly features: readonly string[];
+  readonly forest: IsolationForestJson;
+  /** Training window, oldest first: base64 of little-endian f64, rows × features. */
+  readonly train: string;
+  readonly rows: number;
+  readonly sinceFit: number;
+  readonly calibration: CalibrationState;
+}
+
 
 /** Runs a whole univariate series through a fresh detector (the CLI and the NAB evaluation). */
 export function detectSeries(values: ArrayLike<number>, options: DetectorOptions = DEFAULT_DETECTOR_OPTIONS, forest?: ForestModel): Float64Array {

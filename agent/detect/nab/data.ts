@@ -7,6 +7,8 @@ export interface NabSeries {
   /** Unix ms (timestamps without a zone are read as UTC). */
   readonly t: Float64Array;
   readonly values: Float64Array;
+  /** Values as written in the file (echoed unchanged, no float re-formatting). */
+  readonly valueText: readonly string[];
 }
 
 /** Parses `YYYY-MM-DD HH:MM:SS[.ffffff]` (no zone → UTC) or any ISO-8601 string to Unix ms. */
@@ -41,6 +43,7 @@ export function parseNabSeries(text: string, source: string): NabSeries {
   const t = new Float64Array(rows.length);
   const values = new Float64Array(rows.length);
   const timestampText: string[] = new Array(rows.length);
+  const valueText: string[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
     const ts = (r[ti] ?? '').trim();
@@ -49,10 +52,11 @@ export function parseNabSeries(text: string, source: string): NabSeries {
     if (!Number.isFinite(ms)) throw new Error(`${source}:${i + 2}: bad timestamp ${JSON.stringify(ts)}`);
     if ((r[vi] ?? '').trim() === '' || Number.isNaN(v)) throw new Error(`${source}:${i + 2}: bad value ${JSON.stringify(r[vi] ?? '')}`);
     timestampText[i] = ts;
+    valueText[i] = (r[vi] ?? '').trim();
     t[i] = ms;
     values[i] = v;
   }
-  return { timestampText, t, values };
+  return { timestampText, t, values, valueText };
 }
 
 export async function readNabSeries(path: string): Promise<NabSeries> {

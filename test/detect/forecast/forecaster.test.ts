@@ -174,6 +174,24 @@ describe('Forecaster mechanics', () => {
     expect(r?.slope).toBeLessThan(1.1);
   });
 
+  it('a restart (a sample under half the recent floor) forgets the old trend', () => {
+    const f = make();
+    let r: Forecast | undefined;
+    for (let t = 0; t <= 300; t++) {
+      f.push(t * 1000, 100 + 0.8 * t + (t % 8) * 3);
+      r = f.forecast(t * 1000, 400, 0.95);
+    }
+    expect(r?.timeToThreshold).toBeDefined();
+    // The process is OOM-killed and restarts at 30 MiB: no forecast until enough new history.
+    f.push(301_000, 30);
+    expect(f.points).toBe(0);
+    expect(f.forecast(301_000, 400, 0.95)).toBeUndefined();
+    for (let t = 302; t < 450; t++) f.push(t * 1000, 30 + (t % 8) * 3);
+    const after = f.forecast(449_000, 400, 0.95);
+    expect(after?.trend).toBe(0);
+    expect(after?.timeToThreshold).toBeUndefined();
+  });
+
   it('rejects a bucket wider than the window', () => {
     expect(() => new Forecaster({ windowMs: 1000, bucketMs: 2000, minPoints: 3, method: 'theil-sen', envelope: 'peak', curvatureSignificance: 2 })).toThrow(/window/);
   });
