@@ -17,7 +17,8 @@
  *                         alternative measured when choosing)
  *        --core-only      synthetic scenario with detect, alerts and the UI switched off, to split
  *                         the agent's cost between the core (host, store, export) and the rest
- *        --node-options "--max-semi-space-size=1"   NODE_OPTIONS for the agent process
+ *        --node-options "--max-semi-space-size=1"   NODE_OPTIONS for the agent process (default
+ *                         "--max-semi-space-size=4", as bin/vigil.js and `npm start` launch it)
  *        --source         run the TypeScript sources through tsx (as `node bin/vigil.js` does in a
  *                         checkout). By default the bench first compiles agent/, plugins/ and
  *                         bench/ with tsc into bench/out/dist (what the container image runs):
@@ -83,7 +84,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { durationMs: 60_000, series: 1000, only: undefined, embedded: false, variant: 'producer', source: false, coreOnly: false, nodeOptions: undefined, child: undefined };
+  const a: Args = { durationMs: 60_000, series: 1000, only: undefined, embedded: false, variant: 'producer', source: false, coreOnly: false, nodeOptions: '--max-semi-space-size=4', child: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf('=');

@@ -40,7 +40,7 @@ describe('Dockerfile', () => {
     expect(text).toMatch(/npm run build/);
     expect(text).toMatch(/build-bundle\.sh \/bundle/);
     expect(text).toMatch(/COPY --from=build [^\n]*\/bundle \/app/);
-    expect(text).toMatch(/ENTRYPOINT \["\/nodejs\/bin\/node", "\/app\/bin\/vigil\.js"\]/);
+    expect(text).toMatch(/ENTRYPOINT \["\/nodejs\/bin\/node", "--max-semi-space-size=4", "\/app\/bin\/vigil\.js"\]/);
   });
   it('copies only paths that exist in the repository', () => {
     for (const l of lines) {
