@@ -127,6 +127,7 @@ const result = await runScenarios({
     console.log(`  prometheus ${prom.url} scraping ${v.url} every 5 s`);
   },
 });
+if (process.env.VIGIL_E2E_DUMP) (await import('node:fs')).writeFileSync(process.env.VIGIL_E2E_DUMP, JSON.stringify(result.outcomes));
 if (prom) {
   clearInterval(prom.timer);
   prom.child.kill('SIGTERM');
@@ -137,11 +138,12 @@ const fmt = (x: number | undefined, digits = 0): string => (x === undefined || !
 const lead = (o: ScenarioOutcome, at: number | undefined): number | undefined => (o.diedAt === undefined || at === undefined ? undefined : (o.diedAt - at) / 1000);
 const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 
-console.log('\nleaks (lead = seconds before the kill; "—" = never fired before it):');
+console.log('\nleaks (lead = seconds before the kill; "—" = never fired before it; "sustained" = the warning episode that lasted to the kill):');
 console.log(
   pad('scenario', 22) +
     pad('killed after', 14) +
     pad('vigil WARN', 12) +
+    pad('(sustained)', 13) +
     pad('vigil CRIT', 12) +
     pad('err@60s', 10) +
     pad('predict_linear', 16) +
@@ -158,6 +160,7 @@ for (const o of result.outcomes.filter((x) => x.def.leaking)) {
     pad(o.def.name, 22) +
       pad(killedAfter, 14) +
       pad(beforeKill(o.firstWarningAt), 12) +
+      pad(beforeKill(o.sustainedWarningAt), 13) +
       pad(beforeKill(o.criticalAt), 12) +
       pad(e60 ? `${(e60.error * 100).toFixed(1)}%` : '—', 10) +
       pad(beforeKill(pl), 16) +

@@ -20,6 +20,8 @@ export interface ForecasterOptions {
   readonly curvatureSignificance: number;
   /** `up`: exhaustion when the value grows to the threshold (memory); `down`: when it falls. */
   readonly direction?: 'up' | 'down';
+  /** Fraction of the oldest floor points left out of the bend test (default 0). */
+  readonly bendSkip?: number;
   /** Fraction of the window whose raw samples give the current level (default 1/3). */
   readonly recentFraction?: number;
 }
@@ -244,7 +246,9 @@ export class Forecaster {
     const all = theilSen(this.minT, this.minV, 0, n, this.scratch);
     this.fitTau = all.tau;
     this.fitSlope = this.opts.method === 'floor-trend' ? olsSlope(this.minT, this.minV, 0, n) : all.slope;
-    this.bend = this.opts.method === 'theil-sen' || this.opts.method === 'floor-trend' ? fitQuadratic(this.minT, this.minV, 0, n) : undefined;
+    // Optionally the bend is judged without the oldest points (a young series' own start-up).
+    const skip = Math.floor(n * (this.opts.bendSkip ?? 0));
+    this.bend = this.opts.method === 'theil-sen' || this.opts.method === 'floor-trend' ? fitQuadratic(this.minT, this.minV, skip, n - skip) : undefined;
     this.dirty = false;
   }
 
