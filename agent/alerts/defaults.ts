@@ -113,10 +113,13 @@ export const DEFAULT_RULES: readonly RuleConfig[] = [
     name: 'anomaly',
     type: 'anomaly',
     match: {},
-    // The detector's calibrated score: 0.5 ≈ a 1-in-100,000 surprise; 3 in a row is an incident.
+    // The detector's calibrated score: 0.5 ≈ a 1-in-100,000 surprise; 3 in a row is worth a look.
+    // INFO by default: "unlike the recent past" is not yet trouble (a swap page-in on a healthy
+    // app is unusual but harmless); forecasts and thresholds carry the WARNINGs. Raise it per
+    // rule where an anomaly on a metric is known to matter.
     sensitivity: 0.5,
     samples: 3,
-    severity: 'warning',
+    severity: 'info',
     for: 0,
     annotations: { summary: 'Anomalous behaviour of {{metric}}' },
   },

@@ -178,6 +178,7 @@ export class AlertEngine {
       statuses: () => this.services.plugins.statuses(),
       activeTier: () => null,
       explanation: (k) => this.explanations.get(k),
+      spec: (m) => this.services.metrics.get(m),
     };
     let changed = false;
     for (const ev of this.evaluators) {
@@ -359,7 +360,7 @@ export class AlertEngine {
       threshold: a.threshold !== undefined ? this.formatValue(rule, metric, a.threshold) : '',
       comparison: d['comparison'] ?? '',
     };
-    for (const k of ['eta', 'eta_at', 'explanation', 'state', 'last_error', 'aggregate']) if (d[k] !== undefined) vars[k] = d[k]!;
+    for (const k of ['eta', 'eta_at', 'usage', 'explanation', 'state', 'last_error', 'aggregate']) if (d[k] !== undefined) vars[k] = d[k]!;
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(vars)) if (v !== '') out[k] = v;
     out['summary'] = renderTemplate(rule.annotations['summary'] ?? DEFAULT_SUMMARY[rule.type], vars, a.labels);

@@ -84,6 +84,7 @@ describe('rule types through the engine', () => {
     tick(h, tte(1200));
     expect(engine.active()[0]).toMatchObject({ tier: 'warning' });
     expect(engine.active()[0]!.annotations['eta']).toBe('20m 0s');
+    expect(engine.active()[0]!.annotations['usage']).toBeUndefined(); // the watched metric is not declared here
     tick(h, tte(240));
     expect(engine.active()[0]).toMatchObject({ tier: 'critical' });
     tick(h, tte(320)); // within 10 % of the 5 min bound: stays critical
@@ -141,6 +142,33 @@ describe('rule types through the engine', () => {
     expect(engine.rules.map((r) => r.name)).toContain('cache-hit-ratio');
     for (let i = 0; i <= 301; i++) tick(h, [{ metric: 'vigil.cache.hit_ratio', attrs: { 'vigil.cache.node': 'r1' }, value: 0.3 }]);
     expect(engine.active().map((a) => `${a.rule}:${a.status}:${a.tier}`)).toEqual(['cache-hit-ratio:firing:warning']);
+  });
+});
+
+describe('forecast alert message', () => {
+  it('names the current usage against the limit the watched metric is paired with', async () => {
+    const h = makeHarness();
+    h.services.metrics.register('heap', [
+      { name: 'container.memory.working_set', kind: 'gauge', unit: 'By', description: 'ws', attributes: ['container'], limit: 'vigil.memory.limit', limitAttributes: { 'vigil.memory.scope': 'container' } },
+      { name: 'vigil.memory.limit', kind: 'gauge', unit: 'By', description: 'limit', attributes: ['container', 'vigil.memory.scope'] },
+    ]);
+    h.clock.now = T0;
+    const e = await startEngine(h, { default_rules: { enabled: false }, rules: [{ name: 'eta', type: 'forecast' }] }, true);
+    try {
+      h.clock.now += 1000;
+      collect(
+        h,
+        [
+          { metric: 'container.memory.working_set', attrs: { container: 'app' }, value: 412 * 2 ** 20 },
+          { metric: 'vigil.memory.limit', attrs: { container: 'app', 'vigil.memory.scope': 'container' }, value: 512 * 2 ** 20 },
+          { metric: 'vigil.forecast.time_to_exhaustion', attrs: { metric: 'container.memory.working_set', container: 'app' }, value: 600 },
+        ],
+        h.clock.now,
+      );
+      expect(e.active()[0]!.annotations['usage']).toBe('412.0 MiB of 512.0 MiB (80%)');
+    } finally {
+      await e.stop();
+    }
   });
 });
 

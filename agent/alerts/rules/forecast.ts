@@ -35,6 +35,7 @@ export function forecastRule(rule: ForecastRuleConfig): RuleEvaluator {
           }
         }
         const bound = rule.within[tier ?? tiers[tiers.length - 1] ?? 'warning'];
+        const watched = String(s.attributes['metric'] ?? TTE_METRIC);
         out.push({
           labels,
           key: s.key,
@@ -42,16 +43,48 @@ export function forecastRule(rule: ForecastRuleConfig): RuleEvaluator {
           value: seconds,
           ...(bound !== undefined ? { threshold: bound / 1000 } : {}),
           details: {
-            metric: String(s.attributes['metric'] ?? TTE_METRIC),
+            metric: watched,
             comparison: '≤',
             eta: formatEta(seconds),
             eta_at: new Date(ctx.now + seconds * 1000).toISOString(),
+            ...(tier !== null ? usageVsLimit(ctx, watched, s.attributes) : {}),
           },
         });
       }
       return out;
     },
   };
+}
+
+/**
+ * "412.0 MiB of 512.0 MiB (80%)": the watched series' current value against the limit it is
+ * paired with (MetricSpec.limit), so the message says where the resource stands now.
+ */
+function usageVsLimit(ctx: RuleContext, watched: string, forecastAttrs: Readonly<Record<string, string | number | boolean>>): { usage?: string } {
+  const spec = ctx.spec?.(watched);
+  if (!spec?.limit) return {};
+  const attrs: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(forecastAttrs)) if (k !== 'metric') attrs[k] = v;
+  const usage = ctx.store.lookup(watched, attrs);
+  const limit = ctx.store.lookup(spec.limit, { ...attrs, ...(spec.limitAttributes ?? {}) });
+  if (!usage || !limit || !(limit.lastValue > 0)) return {};
+  const fmt = (v: number) => formatQuantity(v, spec.unit);
+  return { usage: `${fmt(usage.lastValue)} of ${fmt(limit.lastValue)} (${Math.round((usage.lastValue / limit.lastValue) * 100)}%)` };
+}
+
+function formatQuantity(v: number, unit: string): string {
+  if (unit === 'By') {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let x = v;
+    let i = 0;
+    while (Math.abs(x) >= 1024 && i < units.length - 1) {
+      x /= 1024;
+      i++;
+    }
+    return `${x.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+  }
+  const u = unit.replace(/^\{|\}$/g, '');
+  return `${Number.isInteger(v) ? v : v.toFixed(2)}${u && u !== '1' ? ` ${u}` : ''}`;
 }
 
 export function formatEta(seconds: number): string {

@@ -1,5 +1,6 @@
 import type { Series, SeriesStore } from '../../store/series-store.ts';
 import type { PluginStatus } from '../../plugin/status.ts';
+import type { MetricSpec } from '../../plugin/api.ts';
 import type { RuleConfig } from '../config.ts';
 import type { Labels, Observation, Tier } from '../types.ts';
 
@@ -12,6 +13,8 @@ export interface RuleContext {
   readonly activeTier: (labels: Labels, key?: string) => Tier | null;
   /** Latest anomaly explanation for a scored series (by store key) or group name. */
   readonly explanation: (key: string) => string | undefined;
+  /** The declaration of a metric (unit, limit pairing), when known. */
+  readonly spec?: (metric: string) => MetricSpec | undefined;
 }
 
 export interface RuleEvaluator {
