@@ -1,8 +1,9 @@
 /**
  * The plugin interface: the only thing the core knows about plugins. Built-in plugins
  * (plugins/<name>/) and third-party plugins (a file path or an npm package named in the
- * config) implement it the same way. Third-party authors import types from
- * `vigil/plugin-api` and need no other part of vigil.
+ * config) implement it the same way. A third-party plugin needs nothing from vigil at run
+ * time: it exports an object of this shape (as `default` or `plugin`), and signals "not
+ * there" by throwing an Error whose `name` is `PluginUnavailableError`.
  */
 
 /** How a metric's values behave; decides the OpenTelemetry instrument it is exported as. */
