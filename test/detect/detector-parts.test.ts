@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { erfc, tailScore, RepeatSuppressor, ScoreCalibrator } from '../../agent/detect/anomaly/calibration.ts';
 import { FeatureExtractor } from '../../agent/detect/anomaly/features.ts';
+import { GaussianTail } from '../../agent/detect/anomaly/gaussian-tail.ts';
 import { StreamingDetector, DEFAULT_DETECTOR_OPTIONS } from '../../agent/detect/anomaly/streaming-detector.ts';
 import { anomalyConfigSchema, detectorOptions } from '../../agent/detect/anomaly/config.ts';
 import { Prng } from '../../agent/detect/iforest/prng.ts';
@@ -102,8 +103,62 @@ describe('detector snapshots', () => {
     b.restore(snap);
     expect(b.modelCount).toBe(1);
     expect(b.snapshot()!.train).toBe(snap.train);
+    // the companion's running statistics come back too, so both score the next points alike
+    expect(snap.gaussian).toHaveLength(7);
+    expect(b.snapshot()!.gaussian).toEqual(snap.gaussian);
+    const bad = new StreamingDetector(['v'], opts);
+    expect(() => bad.restore({ ...snap, gaussian: [1, 2] })).toThrow(/companion/);
+    expect(bad.modelCount).toBe(0);
     const other = new StreamingDetector(['v'], { ...opts, features: { window: 16, features: ['value', 'dev'] } });
     expect(() => other.restore(snap)).toThrow(/features/);
     expect(other.modelCount).toBe(0);
+  });
+});
+
+describe('gaussian companion', () => {
+  it('stays quiet on stationary noise, fires on a spike and on a sustained level shift, judged against the past only', () => {
+    const g = new GaussianTail(1, { window: 2000, weight: 1, short: 40, shortGain: 3 });
+    const r = new Prng(3);
+    let maxQuiet = 0;
+    for (let i = 0; i < 3000; i++) {
+      const s = g.update([10 + r.gaussian()]);
+      if (i > 100) maxQuiet = Math.max(maxQuiet, s);
+    }
+    expect(maxQuiet).toBeLessThan(0.5); // 1 in 100,000 over 2,900 gaussian points
+    // a single spike of 12 σ saturates, the point after it is judged against history including it
+    const spike = new GaussianTail(1, { window: 2000, weight: 1 });
+    const r2 = new Prng(4);
+    for (let i = 0; i < 500; i++) spike.update([r2.gaussian()]);
+    expect(spike.update([12])).toBe(1);
+    // a level shift of 2.5 σ: no single point is extreme, but the short mean is
+    let shifted = 0;
+    for (let i = 0; i < 80; i++) shifted = Math.max(shifted, g.update([12.5 + r.gaussian()]));
+    expect(shifted).toBeGreaterThan(0.9);
+    const plain = new GaussianTail(1, { window: 2000, weight: 1 });
+    const r3 = new Prng(3);
+    for (let i = 0; i < 3000; i++) plain.update([10 + r3.gaussian()]);
+    let plainShift = 0;
+    for (let i = 0; i < 80; i++) plainShift = Math.max(plainShift, plain.update([12.5 + r3.gaussian()]));
+    expect(plainShift).toBeLessThan(shifted);
+  });
+
+  it('is fused by max into the calibrated score, and `gaussian.weight: 0` leaves the forest alone', () => {
+    const on = detectorOptions(anomalyConfigSchema.parse({}));
+    const off = detectorOptions(anomalyConfigSchema.parse({ gaussian: { weight: 0 } }));
+    expect(on.gaussian?.weight).toBe(DEFAULT_DETECTOR_OPTIONS.gaussian?.weight);
+    const a = new StreamingDetector(['v'], on);
+    const b = new StreamingDetector(['v'], off);
+    const r = new Prng(8);
+    let higher = 0;
+    for (let i = 0; i < 1500; i++) {
+      const v = i === 1400 ? 40 : r.gaussian();
+      const ra = a.update([v]);
+      const ca = ra.calibrated;
+      const rb = b.update([v]);
+      expect(ra.raw).toBe(rb.raw); // same forest, same seed
+      expect(ca).toBeGreaterThanOrEqual(rb.calibrated);
+      if (ca > rb.calibrated) higher++;
+    }
+    expect(higher).toBeGreaterThan(0);
   });
 });

@@ -71,6 +71,18 @@ describe('isolation forest', () => {
     for (let i = 0; i < 500; i++) if (i !== 250) expect(s[i]!).toBeLessThan(outlier);
   });
 
+  it('batch scoring equals point-by-point scoring, for every tree height and a tree count not a multiple of 8', () => {
+    for (const [psi, trees, rows] of [[256, 100, 1000], [16, 13, 40], [2, 3, 5], [100, 8, 150]] as const) {
+      const data = cluster(rows, 3, psi + trees);
+      const f = new IsolationForest({ trees, sampleSize: psi, seed: 5 }).fit(data, rows, 3);
+      const probe = uniform(150, 3, 9); // more than one block of 64, partly outside the training range
+      for (let i = 0; i < probe.length; i++) probe[i] = (probe[i]! - 0.5) * 2;
+      const batch = f.scoreMany(probe, 150);
+      for (let i = 0; i < 150; i++) expect(batch[i]).toBe(f.score(probe, i * 3));
+      expect(f.heightLimit).toBe(Math.max(1, Math.ceil(Math.log2(Math.min(psi, rows)))));
+    }
+  });
+
   it('scores uniform data ≈ 0.5 on average', () => {
     const data = uniform(4000, 2, 5);
     const f = new IsolationForest({ seed: 3 }).fit(data, 4000, 2);

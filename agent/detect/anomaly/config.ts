@@ -54,6 +54,20 @@ export const anomalyConfigSchema = z
       .prefault({}),
     /** Weight of the out-of-range term (0 turns it off). */
     extrapolation: z.number().min(0).default(d.extrapolation),
+    /**
+     * Companion tail score fused with the forest's by max: value, difference and the mean of
+     * about the last `short` values against their running mean/std over `window` points.
+     * `weight: 0` turns it off (forest only).
+     */
+    gaussian: z
+      .object({
+        window: z.number().int().min(32).default(d.gaussian?.window ?? 8000),
+        weight: z.number().min(0).max(1).default(d.gaussian?.weight ?? 0),
+        short: z.number().int().min(1).default(d.gaussian?.short ?? 40),
+        short_gain: z.number().min(0).default(d.gaussian?.shortGain ?? 3),
+      })
+      .strict()
+      .prefault({}),
     /** Which metrics get a per-series detector (glob patterns with `*`). */
     metrics: z
       .object({
@@ -101,6 +115,7 @@ export function detectorOptions(c: AnomalyConfig, seed = c.seed): DetectorOption
     calibration: { history: c.calibration.history, short: c.calibration.short, minStd: c.calibration.min_std },
     suppression: c.suppression.points,
     extrapolation: c.extrapolation,
+    gaussian: { window: c.gaussian.window, weight: c.gaussian.weight, short: c.gaussian.short, shortGain: c.gaussian.short_gain },
     ...(c.variant === 'extended' ? { variant: 'extended' as const } : {}),
   };
 }

@@ -45,7 +45,7 @@ export class IsolationForest {
   private psiUsed = 0;
   private cPsi = 1;
   /** Internal nodes: (threshold << 8 | feature). */
-  private nodes: Uint32Array = new Uint32Array(0);
+  private nodes: Int32Array = new Int32Array(0);
   private leafValue: Float32Array = new Float32Array(0);
   /** Per-feature min/max of the training data (quantisation range; lets callers see out-of-range inputs). */
   private lo: Float64Array = new Float64Array(0);
@@ -53,7 +53,9 @@ export class IsolationForest {
   /** LEVELS / (hi − lo), 0 for a constant feature. */
   private scale: Float64Array = new Float64Array(0);
   /** The point being scored, quantised. */
-  private qx: Uint32Array = new Uint32Array(0);
+  private qx: Int32Array = new Int32Array(0);
+  /** The compiled tree walk for this height (see walkerFor). */
+  private walk: Walker = unfitted;
   // fit scratch, shared by every forest of the process (fits are synchronous, never interleaved):
   // a thousand per-series models must not each keep their own
   private qdata: Uint32Array = EMPTY_U32;
@@ -104,14 +106,14 @@ export class IsolationForest {
     const height = Math.max(1, Math.ceil(Math.log2(psi)));
     const nodes = 2 ** height - 1; // internal slots per tree
     if (this.nodes.length !== nodes * this.trees) {
-      this.nodes = new Uint32Array(nodes * this.trees);
+      this.nodes = new Int32Array(nodes * this.trees);
       this.leafValue = new Float32Array((nodes + 1) * this.trees);
     }
     if (this.lo.length !== dims) {
       this.lo = new Float64Array(dims);
       this.hi = new Float64Array(dims);
       this.scale = new Float64Array(dims);
-      this.qx = new Uint32Array(dims);
+      this.qx = new Int32Array(dims);
     }
     if (scratch.q.length < rows * dims) scratch.q = new Uint32Array(rows * dims);
     if (scratch.perm.length < rows) scratch.perm = new Int32Array(rows);
@@ -121,6 +123,7 @@ export class IsolationForest {
     this.dimsValue = dims;
     this.heightLimitValue = height;
     this.nodesPerTree = nodes;
+    this.walk = walkerFor(height);
     this.psiUsed = psi;
     this.cPsi = Math.max(averagePathLength(psi), 1e-9);
     this.nodes.fill(0);
@@ -176,72 +179,10 @@ export class IsolationForest {
 
   /** E[h(x)]: mean path length of the point at `offset` in `x` over all trees. */
   pathLength(x: ArrayLike<number>, offset = 0): number {
-    const nodesPerTree = this.nodesPerTree;
-    if (nodesPerTree === 0) throw new Error('isolation forest: score called before fit');
+    if (this.nodesPerTree === 0) throw new Error('isolation forest: score called before fit');
     const qx = this.qx;
     for (let f = 0; f < this.dimsValue; f++) qx[f] = this.quantise(x[offset + f]!, f);
-    const nodes = this.nodes;
-    const leaf = this.leafValue;
-    const height = this.heightLimitValue;
-    const trees = this.trees;
-    let total = 0;
-    let t = 0;
-    for (; t + LANES <= trees; t += LANES) {
-      const b0 = t * nodesPerTree;
-      const b1 = b0 + nodesPerTree;
-      const b2 = b1 + nodesPerTree;
-      const b3 = b2 + nodesPerTree;
-      const b4 = b3 + nodesPerTree;
-      const b5 = b4 + nodesPerTree;
-      const b6 = b5 + nodesPerTree;
-      const b7 = b6 + nodesPerTree;
-      let i0 = 0;
-      let i1 = 0;
-      let i2 = 0;
-      let i3 = 0;
-      let i4 = 0;
-      let i5 = 0;
-      let i6 = 0;
-      let i7 = 0;
-      for (let k = 0; k < height; k++) {
-        const w0 = nodes[b0 + i0]!;
-        const w1 = nodes[b1 + i1]!;
-        const w2 = nodes[b2 + i2]!;
-        const w3 = nodes[b3 + i3]!;
-        const w4 = nodes[b4 + i4]!;
-        const w5 = nodes[b5 + i5]!;
-        const w6 = nodes[b6 + i6]!;
-        const w7 = nodes[b7 + i7]!;
-        i0 = 2 * i0 + 1 + +(qx[w0 & 255]! >= w0 >>> 8);
-        i1 = 2 * i1 + 1 + +(qx[w1 & 255]! >= w1 >>> 8);
-        i2 = 2 * i2 + 1 + +(qx[w2 & 255]! >= w2 >>> 8);
-        i3 = 2 * i3 + 1 + +(qx[w3 & 255]! >= w3 >>> 8);
-        i4 = 2 * i4 + 1 + +(qx[w4 & 255]! >= w4 >>> 8);
-        i5 = 2 * i5 + 1 + +(qx[w5 & 255]! >= w5 >>> 8);
-        i6 = 2 * i6 + 1 + +(qx[w6 & 255]! >= w6 >>> 8);
-        i7 = 2 * i7 + 1 + +(qx[w7 & 255]! >= w7 >>> 8);
-      }
-      // bottom slot j of tree t lives at leaf[t * (nodesPerTree + 1) + j], j = i − nodesPerTree
-      total +=
-        leaf[b0 + t + i0 - nodesPerTree]! +
-        leaf[b1 + t + 1 + i1 - nodesPerTree]! +
-        leaf[b2 + t + 2 + i2 - nodesPerTree]! +
-        leaf[b3 + t + 3 + i3 - nodesPerTree]! +
-        leaf[b4 + t + 4 + i4 - nodesPerTree]! +
-        leaf[b5 + t + 5 + i5 - nodesPerTree]! +
-        leaf[b6 + t + 6 + i6 - nodesPerTree]! +
-        leaf[b7 + t + 7 + i7 - nodesPerTree]!;
-    }
-    for (; t < trees; t++) {
-      const b = t * nodesPerTree;
-      let i = 0;
-      for (let k = 0; k < height; k++) {
-        const w = nodes[b + i]!;
-        i = 2 * i + 1 + +(qx[w & 255]! >= w >>> 8);
-      }
-      total += leaf[b + t + i - nodesPerTree]!;
-    }
-    return total / trees;
+    return this.walk(this.nodes, this.leafValue, qx, 0, this.trees) / this.trees;
   }
 
   /** Anomaly score s = 2^(−E[h(x)]/c(ψ)) in (0, 1]: near 1 isolated, below 0.5 ordinary. */
@@ -249,10 +190,26 @@ export class IsolationForest {
     return 2 ** (-this.pathLength(x, offset) / this.cPsi);
   }
 
-  /** Scores `rows` row-major points into `out` (allocated when not given). */
+  /**
+   * Scores `rows` row-major points into `out` (allocated when not given): the same scores as
+   * `score` point by point, without a call per point; points are quantised a block at a time.
+   */
   scoreMany(data: ArrayLike<number>, rows: number, out: Float64Array = new Float64Array(rows)): Float64Array {
+    if (this.nodesPerTree === 0) throw new Error('isolation forest: score called before fit');
     const d = this.dimsValue;
-    for (let r = 0; r < rows; r++) out[r] = this.score(data, r * d);
+    if (blockScratch.length < BLOCK * d) blockScratch = new Int32Array(BLOCK * d);
+    const qb = blockScratch;
+    const walk = this.walk;
+    const nodes = this.nodes;
+    const leaf = this.leafValue;
+    const trees = this.trees;
+    const cPsi = this.cPsi;
+    for (let r0 = 0; r0 < rows; r0 += BLOCK) {
+      const n = Math.min(BLOCK, rows - r0);
+      for (let p = 0; p < n; p++) for (let f = 0; f < d; f++) qb[p * d + f] = this.quantise(data[(r0 + p) * d + f]!, f);
+      // the same arithmetic as score(), so the two agree to the bit
+      for (let p = 0; p < n; p++) out[r0 + p] = 2 ** (-(walk(nodes, leaf, qb, p * d, trees) / trees) / cPsi);
+    }
     return out;
   }
 
@@ -293,7 +250,7 @@ export class IsolationForest {
         idx[mid++] = r;
       }
     }
-    this.nodes[tree * this.nodesPerTree + node] = ((p << 8) | f) >>> 0;
+    this.nodes[tree * this.nodesPerTree + node] = (p << 8) | f;
     this.build(dims, tree, 2 * node + 1, start, mid, depth + 1);
     this.build(dims, tree, 2 * node + 2, mid, end, depth + 1);
   }
@@ -322,7 +279,7 @@ export class IsolationForest {
       rng: this.rng.state(),
       lo: Array.from(this.lo),
       hi: Array.from(this.hi),
-      nodes: toBase64(u32ToBytes(this.nodes)),
+      nodes: toBase64(u32ToBytes(new Uint32Array(this.nodes.buffer, this.nodes.byteOffset, this.nodes.length))),
       leaf: toBase64(f32ToBytes(this.leafValue)),
     };
   }
@@ -352,7 +309,7 @@ export class IsolationForest {
     let o = HEADER;
     for (let f = 0; f < d; f++, o += 8) v.setFloat64(o, this.lo[f]!, true);
     for (let f = 0; f < d; f++, o += 8) v.setFloat64(o, this.hi[f]!, true);
-    for (let i = 0; i < this.nodes.length; i++, o += 4) v.setUint32(o, this.nodes[i]!, true);
+    for (let i = 0; i < this.nodes.length; i++, o += 4) v.setInt32(o, this.nodes[i]!, true);
     for (let i = 0; i < this.leafValue.length; i++, o += 4) v.setFloat32(o, this.leafValue[i]!, true);
     return out;
   }
@@ -394,6 +351,7 @@ export class IsolationForest {
     this.dimsValue = dims;
     this.heightLimitValue = height;
     this.nodesPerTree = perTree;
+    this.walk = walkerFor(height);
     this.psiUsed = psi;
     this.cPsi = Math.max(averagePathLength(psi), 1e-9);
     this.rng.setState(rng);
@@ -401,8 +359,8 @@ export class IsolationForest {
     this.hi = hi;
     this.scale = new Float64Array(dims);
     for (let f = 0; f < dims; f++) this.scale[f] = hi[f]! > lo[f]! && Number.isFinite(hi[f]! - lo[f]!) ? LEVELS / (hi[f]! - lo[f]!) : 0;
-    this.qx = new Uint32Array(dims);
-    this.nodes = nodes;
+    this.qx = new Int32Array(dims);
+    this.nodes = new Int32Array(nodes.buffer, nodes.byteOffset, nodes.length);
     this.leafValue = leaf;
   }
 }
@@ -426,8 +384,53 @@ export interface IsolationForestJson {
 }
 
 const EMPTY_U32 = new Uint32Array(0);
+const unfitted: Walker = () => {
+  throw new Error('isolation forest: score called before fit');
+};
 const EMPTY_I32 = new Int32Array(0);
 const scratch = { q: EMPTY_U32, perm: EMPTY_I32, idx: EMPTY_I32 };
+/** Points quantised at a time in scoreMany (scratch shared: scoring is synchronous). */
+const BLOCK = 64;
+let blockScratch = new Int32Array(BLOCK * 8);
+
+/** Sum of the bottom-slot values reached by the point quantised at q[o..] over `trees` trees. */
+type Walker = (nodes: Int32Array, leaf: Float32Array, q: Int32Array, o: number, trees: number) => number;
+const walkers = new Map<number, Walker>();
+
+/**
+ * The tree walk, compiled once per tree height with the height and the node stride as
+ * literals and eight trees unrolled in lockstep. The generic loop (height and stride read
+ * from the instance) ran ~35 % slower: with 8 lanes × (base, index) live, the extra
+ * variables spill registers and the step count is unknown to the compiler. The source is a
+ * fixed template over two integers; nothing from data or config reaches it.
+ */
+function walkerFor(height: number): Walker {
+  const cached = walkers.get(height);
+  if (cached) return cached;
+  if (!Number.isInteger(height) || height < 1 || height > 30) throw new Error(`isolation forest: tree height ${height} out of range`);
+  const npt = 2 ** height - 1;
+  // a block of `lanes` trees walked in lockstep, starting at tree t
+  const block = (lanes: number): string => {
+    const L = Array.from({ length: lanes }, (_, l) => l);
+    return (
+      `for (; t + ${lanes} <= trees; t += ${lanes}) { const b0 = t * ${npt};` +
+      L.slice(1).map((l) => `const b${l} = b0 + ${l * npt};`).join('') +
+      L.map((l) => `let i${l} = 0;`).join('') +
+      `for (let k = 0; k < ${height}; k++) {` +
+      L.map((l) => `const w${l} = nodes[b${l} + i${l}];`).join('') +
+      L.map((l) => `i${l} = 2 * i${l} + 1 + +(q[o + (w${l} & 255)] >= w${l} >>> 8);`).join('') +
+      '}' +
+      // bottom slot j of tree t lives at leaf[t * (npt + 1) + j], j = i − npt
+      `tot += ${L.map((l) => `leaf[b${l} + t + ${l} + i${l} - ${npt}]`).join(' + ')}; }`
+    );
+  };
+  // 8 lanes, then 4 and 1 for the remainder (100 trees = 12 × 8 + 4)
+  const src = `'use strict'; let tot = 0; let t = 0; ${block(LANES)} ${block(4)} ${block(1)} return tot;`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- see above: a fixed template, compiled once per height
+  const fn = new Function('nodes', 'leaf', 'q', 'o', 'trees', src) as Walker;
+  walkers.set(height, fn);
+  return fn;
+}
 
 const MAGIC = new Uint8Array([0x56, 0x49, 0x46, 0x31]); // "VIF1"
 const HEADER = 64;
