@@ -5,9 +5,9 @@ import { balanceSamples, type NodeLoad } from './imbalance.ts';
 import { cacheMetrics } from './metrics.ts';
 import { MemcachedStatsClient, MemcachedUnreachableError, parseAddress } from './memcached/client.ts';
 import { MemcachedScraper } from './memcached/scraper.ts';
-import { errorMessage, redactUrl } from './redact.ts';
+import { errorMessage, redactUrl } from '../shared/redact.ts';
 import { RedisClusterSource } from './redis/cluster.ts';
-import { ManagedRedis, RedisUnreachableError, resolveRedisTarget, type ManagedRedisOptions } from './redis/connection.ts';
+import { ManagedRedis, RedisUnreachableError, resolveRedisTarget, type ManagedRedisOptions } from '../shared/redis-connection.ts';
 import { RedisNodeScraper } from './redis/scraper.ts';
 
 type Source =

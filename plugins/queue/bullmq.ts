@@ -1,5 +1,5 @@
 import type { PluginLogger, Sample } from '../../agent/plugin/api.ts';
-import { ManagedRedis, RedisUnreachableError, resolveRedisTarget, type ManagedRedisOptions } from '../cache/redis/connection.ts';
+import { ManagedRedis, RedisUnreachableError, resolveRedisTarget, type ManagedRedisOptions } from '../shared/redis-connection.ts';
 import type { BullmqConfig } from './config.ts';
 import { queueAttributes, type QueueDeriver } from './derive.ts';
 import { Q } from './metrics.ts';

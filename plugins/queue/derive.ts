@@ -1,5 +1,5 @@
 import type { Attributes, Sample } from '../../agent/plugin/api.ts';
-import { CounterDeltas, GaugeChanges, type Delta } from '../cache/rate.ts';
+import { CounterDeltas, GaugeChanges, type Delta } from '../shared/rate.ts';
 import { Q } from './metrics.ts';
 
 /** What a backend read for one queue (or JetStream consumer) in one collection. */

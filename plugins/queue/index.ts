@@ -1,6 +1,6 @@
 import { definePlugin, PluginUnavailableError, type CollectContext, type PluginInitContext, type PluginInstance, type PluginLogger, type Sample } from '../../agent/plugin/api.ts';
 import { zodOptions } from '../../agent/plugin/zod-options.ts';
-import { errorMessage } from '../cache/redact.ts';
+import { errorMessage } from '../shared/redact.ts';
 import { BullmqSource } from './bullmq.ts';
 import { queueOptionsSchema, type QueueOptions } from './config.ts';
 import { QueueDeriver } from './derive.ts';

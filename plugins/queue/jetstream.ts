@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { connect, type ConsumerInfo, type JetStreamManager, type NatsConnection, type StreamInfo } from 'nats';
 import type { PluginLogger, Sample } from '../../agent/plugin/api.ts';
-import { Backoff } from '../cache/backoff.ts';
-import { errorMessage } from '../cache/redact.ts';
+import { Backoff } from '../shared/backoff.ts';
+import { errorMessage } from '../shared/redact.ts';
 import type { JetstreamConfig } from './config.ts';
 import { queueAttributes, type QueueDeriver } from './derive.ts';
 import { mapLimit } from './map-limit.ts';

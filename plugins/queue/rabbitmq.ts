@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import amqp from 'amqplib';
 import type { PluginLogger, Sample } from '../../agent/plugin/api.ts';
-import { Backoff } from '../cache/backoff.ts';
-import { CounterDeltas } from '../cache/rate.ts';
-import { errorMessage, isUnreachable, redactUrl } from '../cache/redact.ts';
+import { Backoff } from '../shared/backoff.ts';
+import { CounterDeltas } from '../shared/rate.ts';
+import { errorMessage, isUnreachable, redactUrl } from '../shared/redact.ts';
 import type { RabbitmqConfig } from './config.ts';
 import { queueAttributes, type QueueDeriver } from './derive.ts';
 import { mapLimit } from './map-limit.ts';

@@ -1,5 +1,5 @@
 import { Socket, createConnection } from 'node:net';
-import { Backoff } from '../backoff.ts';
+import { Backoff } from '../../shared/backoff.ts';
 
 /** memcached could not be reached at all. */
 export class MemcachedUnreachableError extends Error {

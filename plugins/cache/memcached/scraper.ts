@@ -1,7 +1,7 @@
 import type { Sample } from '../../../agent/plugin/api.ts';
 import type { NodeLoad } from '../imbalance.ts';
 import { M } from '../metrics.ts';
-import { CounterDeltas, intervalHitRatio, type Delta } from '../rate.ts';
+import { CounterDeltas, intervalHitRatio, type Delta } from '../../shared/rate.ts';
 import type { MemcachedStatsClient } from './client.ts';
 
 export interface McNodeResult {

@@ -1,6 +1,6 @@
 import type { PluginLogger } from '../../../agent/plugin/api.ts';
-import { errorMessage } from '../redact.ts';
-import { ManagedRedis, RedisUnreachableError, withAddress, type ManagedRedisOptions, type RedisTarget } from './connection.ts';
+import { errorMessage } from '../../shared/redact.ts';
+import { ManagedRedis, RedisUnreachableError, withAddress, type ManagedRedisOptions, type RedisTarget } from '../../shared/redis-connection.ts';
 import { parseClusterNodes } from './cluster-nodes.ts';
 import { RedisNodeScraper, type NodeResult } from './scraper.ts';
 

@@ -1,8 +1,8 @@
 import type { Sample } from '../../../agent/plugin/api.ts';
 import type { NodeLoad } from '../imbalance.ts';
 import { M } from '../metrics.ts';
-import { CounterDeltas, intervalHitRatio, type Delta } from '../rate.ts';
-import type { ManagedRedis } from './connection.ts';
+import { CounterDeltas, intervalHitRatio, type Delta } from '../../shared/rate.ts';
+import type { ManagedRedis } from '../../shared/redis-connection.ts';
 import { infoNumber, parseInfo, type RedisInfo } from './info-parser.ts';
 
 export interface NodeResult {

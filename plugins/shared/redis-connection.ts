@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import { Backoff } from '../backoff.ts';
-import { errorMessage, isUnreachable, redactUrl } from '../redact.ts';
+import { Backoff } from './backoff.ts';
+import { errorMessage, isUnreachable, redactUrl } from './redact.ts';
 
 /** Where and how to reach one Redis server. */
 export interface RedisTarget {
