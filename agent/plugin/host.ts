@@ -5,7 +5,16 @@ import type { MetricRegistry } from '../telemetry/metric-registry.ts';
 import type { TypedEmitter } from '../util/events.ts';
 import type { AgentEventMap } from '../services.ts';
 import type { PluginStatus } from './status.ts';
-import { PluginRunner, type RunnerSettings } from './runner.ts';
+import { MAX_BACKOFF_MS, PluginRunner, type RunnerSettings } from './runner.ts';
+import type { MetricSpec } from './api.ts';
+
+const PLUGIN_UP: MetricSpec = {
+  name: 'vigil.plugin.up',
+  kind: 'gauge',
+  unit: '1',
+  description: '1 when the plugin\'s last collection succeeded, 0 when it failed (failing or unavailable).',
+  attributes: ['plugin'],
+};
 
 export interface PluginHostDeps {
   readonly logger: Logger;
@@ -33,7 +42,8 @@ export class PluginHost {
 
   constructor(deps: PluginHostDeps) {
     this.deps = deps;
-    this.instruments = createSelfInstruments(deps.meter, () => this.runners, deps.store);
+    this.instruments = createSelfInstruments(deps.meter, deps.store);
+    deps.metrics.register('vigil', [PLUGIN_UP]);
   }
 
   /** Replaces the set of plugins (start-up and config reload). Old instances are stopped. */
@@ -153,13 +163,17 @@ export class PluginHost {
       span.setAttributes({ 'vigil.plugin.skipped': outcome.reason });
     }
     span.end();
+    // A store series (not an SDK instrument) so a plugin removed on reload leaves /metrics with
+    // its series; written with the longest backoff as its interval so a failing plugin's 0 stays
+    // visible between retries.
+    if (outcome.kind !== 'skipped') store.record(name, PLUGIN_UP.name, { plugin: name }, outcome.kind === 'ok' ? 1 : 0, now, MAX_BACKOFF_MS);
     if (outcome.kind !== 'skipped') events.emit('collection', { plugin: name, at: now, ok: outcome.kind === 'ok', series: written, context: ctx });
     return outcome.kind !== 'failed';
   }
 }
 
 /** The agent's own per-plugin metrics (OpenTelemetry instruments, not store series). */
-function createSelfInstruments(meter: Meter, runners: () => readonly PluginRunner[], store: SeriesStore) {
+function createSelfInstruments(meter: Meter, store: SeriesStore) {
   const duration = meter.createHistogram('vigil.plugin.collection.duration', {
     unit: 's',
     description: 'Time one plugin collection took.',
@@ -168,11 +182,6 @@ function createSelfInstruments(meter: Meter, runners: () => readonly PluginRunne
   const errors = meter.createCounter('vigil.plugin.errors', { unit: '{error}', description: 'Failed plugin collections.' });
   const samples = meter.createCounter('vigil.plugin.samples', { unit: '{sample}', description: 'Samples accepted from plugins.' });
   const malformed = meter.createCounter('vigil.plugin.samples.malformed', { unit: '{sample}', description: 'Samples dropped as malformed.' });
-  meter
-    .createObservableGauge('vigil.plugin.up', { unit: '1', description: '1 while the plugin collects successfully, 0 while failing, unavailable or pending.' })
-    .addCallback((res) => {
-      for (const r of runners()) res.observe(r.state === 'ok' ? 1 : 0, { plugin: r.settings.name });
-    });
   meter
     .createObservableGauge('vigil.store.series', { unit: '{series}', description: 'Series held in the store.' })
     .addCallback((res) => res.observe(store.size));

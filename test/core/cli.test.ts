@@ -80,6 +80,17 @@ describe('vigil CLI', () => {
     agent.child.kill('SIGHUP');
     await agent.waitForLog(/config reloaded/);
     await expect.poll(async () => (await status()).plugins.map((p) => `${p.name}:${p.state}`), { timeout: 10_000 }).toEqual(['system:ok', 'added:ok']);
+    const metrics = async () => (await fetch(`${agent.url}/metrics`)).text();
+    await expect.poll(metrics, { timeout: 10_000 }).toMatch(/^vigil_plugin_up\{plugin="added"\} 1$/m);
+
+    // Removing a plugin on reload removes its series from /metrics too.
+    writeFileSync(f, `agent:\n  data_dir: ${join(dir, 'data')}\nplugins:\n  - use: system\n    interval: 1s\n`);
+    agent.child.kill('SIGHUP');
+    await expect.poll(async () => (await status()).plugins.map((p) => p.name), { timeout: 10_000 }).toEqual(['system']);
+    const after = await metrics();
+    expect(after).toMatch(/^vigil_plugin_up\{plugin="system"\} 1$/m);
+    // (the SDK's cumulative counters/histograms of the removed plugin stay until restart, as counters do)
+    expect(after).not.toMatch(/^vigil_plugin_up\{plugin="added"\}/m);
 
     expect(await agent.stop('SIGTERM')).toBe(0);
   });
