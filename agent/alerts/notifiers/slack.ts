@@ -80,7 +80,7 @@ function alertText(a: AlertSnapshot, now: number): string {
     const thr = ann['threshold'] !== undefined ? ` vs threshold ${ann['comparison'] ?? ''} ${ann['threshold']}`.replace('  ', ' ') : '';
     lines.push(`${a.status === 'resolved' ? 'Last value' : 'Value'}: *${escape(ann['value'])}*${escape(thr)}`);
   }
-  if (ann['usage'] !== undefined && a.status === 'firing') lines.push(`📈 Now *${escape(ann['usage'])}* of the limit`);
+  if (ann['usage'] !== undefined && a.status === 'firing') lines.push(`📈 Now *${escape(ann['usage'])}*`);
   if (ann['eta'] !== undefined && a.status === 'firing') lines.push(`⏳ Exhaustion in *${escape(ann['eta'])}*${ann['eta_at'] ? ` (at ${escape(ann['eta_at'])})` : ''}`);
   if (ann['explanation'] !== undefined) lines.push(`🔎 ${escape(ann['explanation'])}`);
   if (ann['description'] !== undefined) lines.push(escape(ann['description']));
