@@ -28,11 +28,11 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDuration } from '../agent/util/duration.ts';
+import { freePort } from '../agent/util/net.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SYNTHETIC = join(ROOT, 'bench', 'plugins', 'synthetic.ts');
@@ -160,17 +160,6 @@ interface Result {
   stopMs: number;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const p = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => res(p));
-    });
-  });
-}
 
 function scrape(port: number, path = '/metrics'): Promise<{ ms: number; body: string; status: number }> {
   return new Promise((res, rej) => {

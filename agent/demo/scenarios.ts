@@ -6,15 +6,15 @@
  * stand-in and (optionally) an OTLP receiver.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMemoryCgroup, type MemoryCgroup } from './cgroup.ts';
 import { startSlackStandin, type SlackMessage, type SlackStandin } from './slack-standin.ts';
 import { startVigil, type VigilProcess } from './vigil-process.ts';
+import { freePort } from '../util/net.ts';
+export { freePort } from '../util/net.ts';
 
 const APPS = join(fileURLToPath(new URL('.', import.meta.url)), 'apps');
 export const LEAKER = join(APPS, 'leaker.mjs');
@@ -207,16 +207,6 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
 }
 
-/** A free TCP port on loopback. */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  await once(srv, 'close');
-  return port;
-}
 
 interface Running {
   readonly def: ScenarioDef;

@@ -1,21 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+export { freePort } from '../../agent/util/net.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 export const VIGIL_BIN = join(REPO_ROOT, 'bin', 'vigil.js');
-
-/** A free TCP port on loopback (bound then released). */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  await once(srv, 'close');
-  return port;
-}
 
 export interface CliResult {
   code: number | null;
