@@ -69,6 +69,16 @@
     max = max || 64;
     return text.length > max ? text.slice(0, max - 1) + '…' : text;
   }
+
+  /** A list item: a coloured badge, then what it is about; full attributes on hover. */
+  function badgeItem(cls, badgeCls, badge, what, attrs) {
+    var li = el('li', cls);
+    li.appendChild(el('span', 'badge ' + badgeCls, badge));
+    li.appendChild(document.createTextNode(' ' + what + ' ' + attrText(attrs)));
+    li.title = fullAttrText(attrs);
+    return li;
+  }
+
   function fullAttrText(attrs) {
     var parts = [];
     for (var k in attrs) parts.push(k + '=' + attrs[k]);
@@ -243,23 +253,15 @@
     var fl = $('forecasts');
     fl.textContent = '';
     m.forecasts.forEach(function (f) {
-      var li = el('li', 'forecast');
-      var b = el('span', 'badge ' + (f.seconds < 300 ? 'lvl-critical' : f.seconds < 1800 ? 'lvl-high' : 'lvl-low'), fmtSeconds(f.seconds));
-      li.appendChild(b);
-      li.appendChild(document.createTextNode(' ' + f.source + ' ' + attrText(f.attrs)));
-      li.title = fullAttrText(f.attrs);
-      fl.appendChild(li);
+      var lvl = f.seconds < 300 ? 'lvl-critical' : f.seconds < 1800 ? 'lvl-high' : 'lvl-low';
+      fl.appendChild(badgeItem('forecast', lvl, fmtSeconds(f.seconds), f.source, f.attrs));
     });
     $('forecasts-empty').hidden = m.forecasts.length > 0;
 
     var pl = $('pressure');
     pl.textContent = '';
     m.pressure.forEach(function (p) {
-      var li = el('li', 'pressure');
-      li.appendChild(el('span', 'badge lvl-' + p.level, p.level));
-      li.appendChild(document.createTextNode(' ' + p.metric + ' ' + attrText(p.attrs)));
-      li.title = fullAttrText(p.attrs);
-      pl.appendChild(li);
+      pl.appendChild(badgeItem('pressure', 'lvl-' + p.level, p.level, p.metric, p.attrs));
     });
     $('pressure-empty').hidden = m.pressure.length > 0;
 
