@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Command } from 'commander';
-import { registerDetectCommands, runEvalNab } from '../../agent/detect/anomaly/cli.ts';
+import { registerDetectCommands } from '../../agent/detect/anomaly/cli.ts';
+import { runEvalNab } from '../../agent/detect/anomaly/commands.ts';
 
 const NAB = join(import.meta.dirname, 'testdata', 'nab');
 const FILE = 'realAdExchange/exchange-2_cpm_results.csv';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { detectFormat, parseGpuText } from '../../../plugins/gpu/cli.ts';
+import { detectFormat, parseGpuText } from '../../../plugins/gpu/parse-text.ts';
 import { eventually, FIXTURES, makeFakeSmi, processesWithMarker, TESTDATA } from './support/fake-smi.ts';
 
 const run = promisify(execFile);
