@@ -142,6 +142,11 @@ export class SeriesStore {
   refused = 0;
   private readonly byKey = new Map<string, Series>();
   private readonly byId = new Map<number, Series>();
+  /**
+   * Series by frozen attribute object, then metric: plugins that keep one frozen attribute
+   * object per series skip building the canonical key (a string per sample) on every point.
+   */
+  private readonly byFrozenAttributes = new WeakMap<Attributes, Map<string, Series>>();
   private readonly byMetricIndex = new Map<string, Series[]>();
   private readonly bySourceIndex = new Map<string, Series[]>();
   private nextId = 1;
@@ -174,8 +179,17 @@ export class SeriesStore {
    * refusal) when creating it would exceed the series cap.
    */
   record(source: string, metric: string, attributes: Attributes | undefined, value: number, t: number, intervalMs: number): Series | undefined {
+    // A frozen object cannot change between calls, so its identity stands for its key.
+    const frozen = attributes !== undefined && Object.isFrozen(attributes) ? attributes : undefined;
+    let byMetric = frozen ? this.byFrozenAttributes.get(frozen) : undefined;
+    let s = byMetric?.get(metric);
+    if (s !== undefined && this.byId.get(s.id) === s) {
+      if (s.intervalMs !== intervalMs) s.intervalMs = intervalMs;
+      s.push(t, value);
+      return s;
+    }
     const key = SeriesStore.keyOf(metric, attributes);
-    let s = this.byKey.get(key);
+    s = this.byKey.get(key);
     if (!s) {
       if (this.byId.size >= this.maxSeries) {
         this.refused++;
@@ -190,6 +204,10 @@ export class SeriesStore {
       for (const l of this.added) l(s);
     } else if (s.intervalMs !== intervalMs) {
       s.intervalMs = intervalMs;
+    }
+    if (frozen) {
+      if (!byMetric) this.byFrozenAttributes.set(frozen, (byMetric = new Map()));
+      byMetric.set(metric, s);
     }
     s.push(t, value);
     return s;

@@ -35,6 +35,22 @@ describe('SeriesStore', () => {
     expect(store.find('m', { x: 2 })).toHaveLength(0);
   });
 
+  it('maps a reused frozen attribute object to its series, also after that series was pruned', () => {
+    const store = new SeriesStore({ retentionMs: 10_000, maxSeries: 10 });
+    const attrs = Object.freeze({ q: 'jobs' });
+    const a = store.record('p', 'm', attrs, 1, 1000, 1000)!;
+    expect(store.record('p', 'm', attrs, 2, 2000, 1000)).toBe(a);
+    expect(store.record('p', 'other', attrs, 5, 2000, 1000)).not.toBe(a); // same object, other metric
+    expect(store.record('p', 'm', { q: 'jobs' }, 3, 3000, 1000)).toBe(a); // equal but not the same object
+    expect(Array.from(a.window(0).v)).toEqual([1, 2, 3]);
+    expect(store.prune(100_000)).toBe(2);
+    const b = store.record('p', 'm', attrs, 7, 101_000, 1000)!;
+    expect(b).not.toBe(a);
+    expect(store.lookup('m', { q: 'jobs' })).toBe(b);
+    expect(store.byMetric('m')).toEqual([b]);
+    expect(Array.from(b.window(0).v)).toEqual([7]);
+  });
+
   it('refuses new series beyond the cap and counts them, keeping memory bounded', () => {
     const store = new SeriesStore({ retentionMs: 3_600_000, maxSeries: 1000, maxPointsPerSeries: 100 });
     for (let i = 0; i < 100_000; i++) store.record('flood', 'm', { id: i }, i, 1000, 1000);
