@@ -19,6 +19,8 @@
  *                         the agent's cost between the core (host, store, export) and the rest
  *        --node-options "--max-semi-space-size=1"   NODE_OPTIONS for the agent process (default
  *                         "--max-semi-space-size=4", as bin/vigil.js and `npm start` launch it)
+ *        --node-args "--single-threaded"   extra node/V8 flags on the agent's command line (V8
+ *                         flags that NODE_OPTIONS refuses), for comparing launch settings
  *        --source         run the TypeScript sources through tsx (as `node bin/vigil.js` does in a
  *                         checkout). By default the bench first compiles agent/, plugins/ and
  *                         bench/ with tsc into bench/out/dist (what the container image runs):
@@ -80,11 +82,12 @@ interface Args {
   source: boolean;
   coreOnly: boolean;
   nodeOptions: string | undefined;
+  nodeArgs: string[];
   child: string | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { durationMs: 60_000, series: 1000, only: undefined, embedded: false, variant: 'producer', source: false, coreOnly: false, nodeOptions: '--max-semi-space-size=4', child: undefined };
+  const a: Args = { durationMs: 60_000, series: 1000, only: undefined, embedded: false, variant: 'producer', source: false, coreOnly: false, nodeOptions: '--max-semi-space-size=4', nodeArgs: [], child: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf('=');
@@ -124,6 +127,9 @@ function parseArgs(argv: string[]): Args {
       }
       case '--node-options':
         a.nodeOptions = value();
+        break;
+      case '--node-args':
+        a.nodeArgs = value().split(/\s+/).filter(Boolean);
         break;
       case '--core-only':
         a.coreOnly = true;
@@ -251,7 +257,7 @@ async function runScenario(name: 'synthetic' | 'default', args: Args, work: stri
   }
   const logFile = join(work, `${name}.log`);
   const fd = openSync(logFile, 'w');
-  const child: ChildProcess = spawn(process.execPath, cmd, { cwd: ROOT, env, stdio: ['ignore', fd, fd] });
+  const child: ChildProcess = spawn(process.execPath, [...args.nodeArgs, ...cmd], { cwd: ROOT, env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const pid = child.pid!;

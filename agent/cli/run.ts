@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import { startAgent } from '../agent.ts';
 import { ConfigError } from '../config/issues.ts';
@@ -8,6 +9,10 @@ export function registerRunCommand(program: Command): void {
     .description('run the agent (SIGHUP reloads the config, SIGTERM/SIGINT stop it cleanly)')
     .option('-c, --config <file>', 'config file (default: the embedded default config)')
     .action(async (opts: { config?: string }) => {
+      // A sidecar lives inside its pod's memory budget: V8's memory-saving heap growth (the flag
+      // is read at each GC, so setting it here works for every way the agent is launched) took
+      // RSS at 1,000 series/s from 83-90 to 78-80 MiB for ~0.5 % of a core (bench:overhead).
+      setFlagsFromString('--optimize-for-size');
       let agent;
       try {
         agent = await startAgent({ configFile: opts.config });
