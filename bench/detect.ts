@@ -104,19 +104,21 @@ function benchScoring(): void {
   }
   line('score, 100 trees, one thread, scoreMany (points/CPU-s)', `median ${Math.round(median(batch)).toLocaleString('en')}, best ${Math.round(Math.max(...batch)).toLocaleString('en')}  (goal ≥ 500,000)`);
 
-  // the whole streaming step: features + forest + calibration + suppression, no retraining
+  // the whole streaming step: features + forest + calibration + companions + suppression, no
+  // retraining; one point a second, as the agent collects (the seasonal median once per bin)
   const det = new StreamingDetector(['v'], { ...DEFAULT_DETECTOR_OPTIONS, retrainEvery: 1e9 });
   const r = new Prng(4);
   const one = new Float64Array(1);
+  let t = Date.UTC(2024, 0, 1);
   for (let i = 0; i < 2000; i++) {
     one[0] = r.gaussian();
-    det.update(one);
+    det.update(one, (t += 1000));
   }
   const N = 200_000;
   const ms = cpuMs(() => {
     for (let i = 0; i < N; i++) {
       one[0] = r.gaussian();
-      sink += det.update(one).calibrated;
+      sink += det.update(one, (t += 1000)).calibrated;
     }
   });
   line('streaming detector update, no retrain (points per CPU-second)', Math.round(N / (ms / 1000)).toLocaleString('en'));
@@ -128,8 +130,8 @@ function benchMemory(): void {
   const f = new IsolationForest({ trees: 100, sampleSize: 256, seed: 1 }).fit(gaussianData(1000, DIMS, 1), 1000, DIMS);
   line('model size, 100 trees × 256 (typed arrays)', `${(f.bytes / 1024).toFixed(1)} KiB (binary ${(f.toBinary().byteLength / 1024).toFixed(1)} KiB, JSON ${(JSON.stringify(f.toJSON()).length / 1024).toFixed(1)} KiB)`);
   const det = new StreamingDetector(['v'], DEFAULT_DETECTOR_OPTIONS);
-  for (let i = 0; i < 1200; i++) det.update([Math.sin(i / 10)]);
-  line('one streaming detector at the defaults (model + windows)', `${(det.bytes / 1024).toFixed(1)} KiB`);
+  for (let i = 0; i < 1200; i++) det.update([Math.sin(i / 10)], i * 1000);
+  line('one streaming detector at the defaults (model + windows + seasonal table)', `${(det.bytes / 1024).toFixed(1)} KiB`);
 }
 
 // ---- 4. agent CPU at 1,000 series × 1 Hz --------------------------------------------------
@@ -289,12 +291,12 @@ async function benchNab(): Promise<void> {
   const corpus = await nabCorpus();
   for (const seed of [1, 2, 3]) {
     const t0 = performance.now();
-    const files: NabFile[] = corpus.map((c) => ({ name: c.name, windows: c.windows, scores: detectSeries(c.values, { ...DEFAULT_DETECTOR_OPTIONS, seed }) }));
+    const files: NabFile[] = corpus.map((c) => ({ name: c.name, windows: c.windows, scores: detectSeries(c.values, { ...DEFAULT_DETECTOR_OPTIONS, seed }, undefined, c.t) }));
     line(`NAB ${corpus.length} files, vigil forest, seed ${seed} (${((performance.now() - t0) / 1000).toFixed(1)} s)`, fmtNab(scoreCorpus(files)));
   }
   if (args.has('--no-npm-nab')) return;
   const t0 = performance.now();
-  const files: NabFile[] = corpus.map((c) => ({ name: c.name, windows: c.windows, scores: detectSeries(c.values, DEFAULT_DETECTOR_OPTIONS, new NpmForest(100, 256)) }));
+  const files: NabFile[] = corpus.map((c) => ({ name: c.name, windows: c.windows, scores: detectSeries(c.values, DEFAULT_DETECTOR_OPTIONS, new NpmForest(100, 256), c.t) }));
   line(`NAB ${corpus.length} files, npm isolation-forest, same features (${((performance.now() - t0) / 1000).toFixed(1)} s)`, fmtNab(scoreCorpus(files)));
 }
 

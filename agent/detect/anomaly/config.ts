@@ -68,6 +68,22 @@ export const anomalyConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Daily-cycle companion, fused by max: a point against the median of the same time of day
+     * (± one bin) on the previous `cycles` days, silent while the residuals are not below
+     * `max_residual_share` of the values' variance (no cycle). `weight: 0` turns it off.
+     */
+    seasonal: z
+      .object({
+        period: durationSchema.refine((ms) => ms > 0, 'expected a period above 0').default(d.seasonal?.periodMs ?? 86_400_000),
+        bins: z.number().int().min(1).max(10_000).default(d.seasonal?.bins ?? 288),
+        cycles: z.number().int().min(2).max(60).default(d.seasonal?.cycles ?? 7),
+        weight: z.number().min(0).max(1).default(d.seasonal?.weight ?? 0),
+        max_residual_share: z.number().gt(0).max(1).default(d.seasonal?.maxResidualShare ?? 0.5),
+        window: z.number().int().min(32).default(d.seasonal?.window ?? 8000),
+      })
+      .strict()
+      .prefault({}),
     /** Which metrics get a per-series detector (glob patterns with `*`). */
     metrics: z
       .object({
@@ -77,7 +93,7 @@ export const anomalyConfigSchema = z
       .strict()
       .prefault({}),
     groups: z.array(groupSchema).default([]),
-    /** Cap on detectors (series + group instances); each costs ≈ 135 KB at the defaults. */
+    /** Cap on detectors (series + group instances); each costs ≈ 150 KiB at the defaults. */
     max_detectors: z.number().int().min(1).default(200),
     /** Repeated detections: a new one must beat the previous `points` scores; events at most once per `cooldown` per subject. */
     suppression: z
@@ -116,6 +132,7 @@ export function detectorOptions(c: AnomalyConfig, seed = c.seed): DetectorOption
     suppression: c.suppression.points,
     extrapolation: c.extrapolation,
     gaussian: { window: c.gaussian.window, weight: c.gaussian.weight, short: c.gaussian.short, shortGain: c.gaussian.short_gain },
+    seasonal: { periodMs: c.seasonal.period, bins: c.seasonal.bins, cycles: c.seasonal.cycles, weight: c.seasonal.weight, maxResidualShare: c.seasonal.max_residual_share, window: c.seasonal.window },
     ...(c.variant === 'extended' ? { variant: 'extended' as const } : {}),
   };
 }

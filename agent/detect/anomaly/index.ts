@@ -141,7 +141,7 @@ export function createAnomalyDetector(config: AnomalyConfig, services: AgentServ
   const step = (e: Entry, t: number): boolean => {
     for (let i = 0; i < e.channels.length; i++) e.values[i] = e.channels[i]!.lastValue;
     e.lastT = t;
-    const r = e.detector.update(e.values);
+    const r = e.detector.update(e.values, t);
     stats.scored++;
     if (e.detector.retrainDue) retrainQueue.add(e);
     if (e.detector.modelCount === 0) return false;

@@ -2,6 +2,7 @@ import { IsolationForest, type IsolationForestJson } from '../iforest/forest.ts'
 import { ExtendedIsolationForest } from '../iforest/extended.ts';
 import { FeatureExtractor, type FeatureOptions, type FeatureName } from './features.ts';
 import { GaussianTail, type GaussianTailOptions } from './gaussian-tail.ts';
+import { SeasonalTail, type SeasonalOptions, type SeasonalState } from './seasonal.ts';
 import { ScoreCalibrator, RepeatSuppressor, type CalibrationOptions, type CalibrationState } from './calibration.ts';
 
 /** What the detector needs of a model: our IsolationForest, or another one to compare against (bench). */
@@ -38,6 +39,8 @@ export interface DetectorOptions {
   readonly variant?: 'standard' | 'extended';
   /** Companion tail score on value and difference, fused by max before suppression (absent: off). */
   readonly gaussian?: GaussianTailOptions;
+  /** Daily-cycle companion (needs timestamps), fused by max like the Gaussian one (absent: off). */
+  readonly seasonal?: SeasonalOptions;
 }
 
 /**
@@ -46,6 +49,8 @@ export interface DetectorOptions {
  * 1/2) while scoring and retraining cost half, which is what lets 1,000 series fit the budget.
  * The Gaussian companion (value, difference, 40-point mean shift; fused by max at weight 0.7)
  * took the subset from 50.4 to 62.2, and from 43.1 to 53.3 scored category by held-out category.
+ * The seasonal companion (same time of day on the previous 7 days, gated on a daily cycle)
+ * took it to 67.3, and 60.1 → 65.2 with the threshold fitted on the other categories.
  */
 export const DEFAULT_DETECTOR_OPTIONS: DetectorOptions = {
   trees: 50,
@@ -59,6 +64,7 @@ export const DEFAULT_DETECTOR_OPTIONS: DetectorOptions = {
   suppression: 200,
   extrapolation: 5,
   gaussian: { window: 8000, weight: 0.7, short: 40, shortGain: 3 },
+  seasonal: { periodMs: 86_400_000, bins: 288, cycles: 7, weight: 1, maxResidualShare: 0.5, window: 8000 },
 };
 
 export interface DetectorResult {
@@ -85,6 +91,7 @@ export class StreamingDetector {
   private readonly calibrator: ScoreCalibrator;
   private readonly suppressor: RepeatSuppressor;
   private readonly gaussian: GaussianTail | undefined;
+  private readonly seasonal: SeasonalTail | undefined;
   private readonly dims: number;
   /** Ring of training feature vectors. */
   private readonly train: Float64Array;
@@ -112,6 +119,7 @@ export class StreamingDetector {
     this.calibrator = new ScoreCalibrator(options.calibration);
     this.suppressor = new RepeatSuppressor(options.suppression);
     this.gaussian = options.gaussian && options.gaussian.weight > 0 ? new GaussianTail(channelNames.length, options.gaussian) : undefined;
+    this.seasonal = options.seasonal && options.seasonal.weight > 0 ? new SeasonalTail(channelNames.length, options.seasonal) : undefined;
     this.train = new Float64Array(options.trainWindow * this.dims);
     this.current = new Float64Array(this.dims);
     this.fMean = new Float64Array(this.dims);
@@ -134,18 +142,23 @@ export class StreamingDetector {
 
   /** Approximate bytes held: model, training window, calibration and suppression state. */
   get bytes(): number {
-    return (this.gaussian?.bytes ?? 0) + this.forest.bytes + this.train.byteLength + this.current.byteLength + 16 * this.dims + 8 * (this.options.calibration.short + 2 * (this.options.suppression + 2));
+    return (this.gaussian?.bytes ?? 0) + (this.seasonal?.bytes ?? 0) + this.forest.bytes + this.train.byteLength + this.current.byteLength + 16 * this.dims + 8 * (this.options.calibration.short + 2 * (this.options.suppression + 2));
   }
 
   /**
-   * Scores one observation (one value per channel) and learns from it. The returned object is
-   * reused by the next call: read it, do not keep it.
+   * Scores one observation (one value per channel) at time `t` (Unix ms; only the seasonal
+   * companion reads it, and skips a point without one) and learns from it. The returned object
+   * is reused by the next call: read it, do not keep it.
    */
-  update(values: ArrayLike<number>): DetectorResult {
+  update(values: ArrayLike<number>, t = Number.NaN): DetectorResult {
     this.pointsSeen++;
     const x = this.current;
     const ready = this.extractor.push(values, x);
-    const g = this.gaussian ? this.gaussian.update(values) : 0;
+    let g = this.gaussian ? this.gaussian.update(values) : 0;
+    if (this.seasonal) {
+      const s = this.seasonal.update(values, t);
+      if (s > g) g = s;
+    }
     const out = this.result;
     out.score = 0;
     out.calibrated = 0;
@@ -239,6 +252,7 @@ export class StreamingDetector {
       sinceFit: this.sinceFit,
       calibration: this.calibrator.state(),
       ...(this.gaussian ? { gaussian: this.gaussian.state() } : {}),
+      ...(this.seasonal ? { seasonal: this.seasonal.state() } : {}),
     };
   }
 
@@ -254,8 +268,17 @@ export class StreamingDetector {
     if (bytes.byteLength !== s.rows * d * 8) throw new Error(`anomaly detector snapshot: training window holds ${bytes.byteLength} bytes, expected ${s.rows * d * 8}`);
     // the companion's statistics: restored when both sides have it (older snapshots lack it: it re-learns)
     if (this.gaussian && s.gaussian && !this.gaussian.accepts(s.gaussian)) throw new Error(`anomaly detector snapshot: companion state holds ${s.gaussian.length} values, not this detector's shape`);
+    if (this.seasonal && s.seasonal) {
+      try {
+        // validate before anything changes: a copy takes the state first
+        new SeasonalTail(this.extractor.channels, this.seasonal.options).setState(s.seasonal);
+      } catch (err) {
+        throw new Error(`anomaly detector snapshot: ${(err as Error).message}`, { cause: err });
+      }
+    }
     this.calibrator.setState(s.calibration);
     if (this.gaussian && s.gaussian) this.gaussian.setState(s.gaussian);
+    if (this.seasonal && s.seasonal) this.seasonal.setState(s.seasonal);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const skip = s.rows - rows; // a smaller window now: keep the newest rows
     for (let i = 0; i < rows; i++) for (let f = 0; f < d; f++) this.train[i * d + f] = view.getFloat64(((skip + i) * d + f) * 8, true);
@@ -297,17 +320,19 @@ export interface DetectorSnapshot {
   readonly calibration: CalibrationState;
   /** Gaussian companion's running statistics (absent when it is off, or in snapshots written before it existed). */
   readonly gaussian?: readonly number[];
+  /** Daily-cycle companion's table and statistics (absent when it is off, or in older snapshots). */
+  readonly seasonal?: SeasonalState;
 }
 
 
 /** Runs a whole univariate series through a fresh detector (the CLI and the NAB evaluation). */
-export function detectSeries(values: ArrayLike<number>, options: DetectorOptions = DEFAULT_DETECTOR_OPTIONS, forest?: ForestModel): Float64Array {
+export function detectSeries(values: ArrayLike<number>, options: DetectorOptions = DEFAULT_DETECTOR_OPTIONS, forest?: ForestModel, t?: ArrayLike<number>): Float64Array {
   const det = new StreamingDetector(['value'], options, true, forest);
   const out = new Float64Array(values.length);
   const one = new Float64Array(1);
   for (let i = 0; i < values.length; i++) {
     one[0] = values[i]!;
-    out[i] = det.update(one).score;
+    out[i] = det.update(one, t ? t[i]! : Number.NaN).score;
   }
   return out;
 }
