@@ -7,6 +7,13 @@ export interface QuadraticFit {
   readonly curvatureT: number;
   /** Mean of the times, where `slope` applies. */
   readonly tc: number;
+  /**
+   * Lag-1 autocorrelation of the residuals (−1..1). Near 0 when the quadratic describes the
+   * points up to noise; high when it misses their shape (a staircase, a start-up transient
+   * before a straight climb), in which case `curvatureT`, which assumes independent residuals,
+   * overstates how sure the bend is.
+   */
+  readonly residualAutocorrelation: number;
 }
 
 /**
@@ -47,14 +54,19 @@ export function fitQuadratic(t: Float64Array, v: Float64Array, from: number, n: 
   const b = (s0 * (y1 * s4 - s3 * y2) - y0 * (s1 * s4 - s3 * s2) + s2 * (s1 * y2 - y1 * s2)) / det;
   const c = (s0 * (s2 * y2 - y1 * s3) - s1 * (s1 * y2 - y1 * s2) + y0 * (s1 * s3 - s2 * s2)) / det;
   let rss = 0;
+  let lag1 = 0;
+  let prev = Number.NaN;
   for (let i = from; i < from + n; i++) {
     const x = t[i]! - tc;
     const r = v[i]! - (a + b * x + c * x * x);
     rss += r * r;
+    if (i > from) lag1 += r * prev;
+    prev = r;
   }
   // (XᵀX)⁻¹ entry for c: its cofactor over the determinant.
   const invCC = (s0 * s2 - s1 * s1) / det;
   const se = Math.sqrt(Math.max(0, (rss / Math.max(1, n - 3)) * invCC));
   const curvatureT = se > 0 ? c / se : c === 0 ? 0 : Math.sign(c) * Infinity;
-  return { slope: b, curvature: 2 * c, curvatureT, tc };
+  const residualAutocorrelation = rss > 0 ? Math.max(-1, Math.min(1, lag1 / rss)) : 0;
+  return { slope: b, curvature: 2 * c, curvatureT, tc, residualAutocorrelation };
 }

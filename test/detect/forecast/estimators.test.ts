@@ -34,6 +34,23 @@ describe('Theil–Sen', () => {
     expect(Math.abs(olsSlope(t, v, 0, n) - 0.5)).toBeGreaterThan(0.2);
   });
 
+  it('with a minimum lag, measures a staircase by pairs that span steps (long-run rate), tau unchanged', () => {
+    // 30 points 20 s apart; 30-unit steps in pairs with long flats between: 0.31 per s end to end.
+    const steps = [30, 50, 250, 270, 470, 490];
+    const n = 30;
+    const t = Float64Array.from({ length: n }, (_, i) => i * 20);
+    const v = Float64Array.from(t, (x) => 30 * steps.filter((s) => s <= x).length);
+    const scratch = new Float64Array((n * (n - 1)) / 2);
+    const all = theilSen(t, v, 0, n, scratch);
+    const long = theilSen(t, v, 0, n, scratch, 290);
+    const endToEnd = (v[n - 1]! - v[0]!) / (t[n - 1]! - t[0]!);
+    expect(Math.abs(long.slope - endToEnd)).toBeLessThan(Math.abs(all.slope - endToEnd));
+    expect(Math.abs(long.slope - endToEnd) / endToEnd).toBeLessThan(0.1);
+    expect(long.tau).toBeCloseTo(all.tau, 12);
+    // No pair that far apart: every pair is used.
+    expect(theilSen(t, v, 0, n, scratch, 1e9).slope).toBe(all.slope);
+  });
+
   it('Kendall tau is 1 for a strictly rising series, −1 falling, ~0 for a flat noisy one', () => {
     const n = 20;
     const t = Float64Array.from({ length: n }, (_, i) => i);
@@ -77,5 +94,16 @@ describe('quadratic bend', () => {
     expect(Math.abs(fitQuadratic(t, line, 0, 30)!.curvatureT)).toBeLessThan(2);
     expect(fitQuadratic(t, sat, 0, 30)!.curvatureT).toBeLessThan(-10);
     expect(fitQuadratic(t, sat, 0, 3)).toBeUndefined();
+  });
+
+  it('residual autocorrelation: near 0 for noise about the curve, high where the quadratic misses the shape', () => {
+    let a = 11;
+    const rand = () => ((a = (a * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
+    const t = Float64Array.from({ length: 30 }, (_, i) => i * 20);
+    const noisy = Float64Array.from(t, (x) => 100 + 0.3 * x + 4 * rand());
+    // A start-up climb, then a straight leak: a hockey stick.
+    const stick = Float64Array.from(t, (x) => 100 + 0.3 * x + (x < 60 ? -40 + (40 * x) / 60 : 0));
+    expect(Math.abs(fitQuadratic(t, noisy, 0, 30)!.residualAutocorrelation)).toBeLessThan(0.4);
+    expect(fitQuadratic(t, stick, 0, 30)!.residualAutocorrelation).toBeGreaterThan(0.5);
   });
 });

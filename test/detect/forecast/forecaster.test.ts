@@ -45,6 +45,36 @@ describe('Forecaster on leaks under a GC sawtooth', () => {
     expect(at.slope).toBeGreaterThan(0);
   });
 
+  it('slow leak (0.08 MiB/s): ETA within 12 percent at 60 s, where 5 MiB remain (seeds 1-3)', () => {
+    for (const seed of [1, 2, 3]) {
+      const s = scenario('slow-leak-0.08', seed);
+      const { eta, truth } = etaBefore(s, replay(s), 60);
+      expect(eta, `seed ${seed}`).toBeDefined();
+      expect(Math.abs(eta! - truth) / truth, `seed ${seed}: ETA ${eta} vs ${truth}`).toBeLessThanOrEqual(0.12);
+    }
+  });
+
+  it("a leak right after the app's start-up: the start-up's bend does not hide it (no gap in the last 250 s)", () => {
+    for (const seed of [2, 3, 4]) {
+      const s = scenario('leak-after-start-up', seed);
+      const out = replay(s);
+      for (let i = Math.round(s.crossAt! - 250); i < s.crossAt!; i++) expect(out[i]?.timeToThreshold, `seed ${seed} at ${i} s`).toBeDefined();
+      const { eta, truth } = etaBefore(s, out, 60);
+      expect(Math.abs(eta! - truth) / truth).toBeLessThanOrEqual(0.1);
+    }
+  });
+
+  it('stepwise leak: the rate is the long-run one, steps included (not the flat since the last step)', () => {
+    const s = scenario('stepwise-leak', 4);
+    const out = replay(s);
+    // Steps of 10–40 MiB every 20–120 s: ~0.36 MiB/s in the long run. All-pairs Theil–Sen gave
+    // rates down to 0.2 here (pairs on the same step have slope 0).
+    for (const i of [500, 600, 650]) {
+      expect(out[i]!.slope, `at ${i} s`).toBeGreaterThan(0.3);
+      expect(out[i]!.slope, `at ${i} s`).toBeLessThan(0.45);
+    }
+  });
+
   it('forecasts a stepwise leak as degrading with an ETA before it crosses', () => {
     const s = scenario('stepwise-leak', 4);
     const out = replay(s);

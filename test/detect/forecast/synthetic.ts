@@ -154,6 +154,7 @@ export type ScenarioName =
   | 'linear-leak-0.2'
   | 'slow-leak-0.08'
   | 'stepwise-leak'
+  | 'leak-after-start-up'
   | 'stable-sawtooth'
   | 'one-off-spike'
   | 'leak-that-stops'
@@ -167,6 +168,7 @@ export const SCENARIOS: readonly ScenarioName[] = [
   'linear-leak-0.2',
   'slow-leak-0.08',
   'stepwise-leak',
+  'leak-after-start-up',
   'stable-sawtooth',
   'one-off-spike',
   'leak-that-stops',
@@ -191,6 +193,15 @@ export function scenario(name: ScenarioName, seed = 1, intervalS = 1): Synthetic
       return build({ name, leaking: true, durationS: 3600, floor: (t) => 120 + 0.08 * t, ...saw }, seed, intervalS);
     case 'stepwise-leak':
       return build({ name, leaking: true, durationS: 1800, floor: stepFloor(seed, 80, 1800), ...saw }, seed, intervalS);
+    case 'leak-after-start-up':
+      // What a watched pod looks like from its first second (as in bench/e2e.ts): the app loads
+      // (0 → 50 MiB in 5 s), its allocator settles (+25 MiB, τ = 15 s), and a 0.45 MiB/s leak
+      // starts at 30 s. The start-up's steep, bending climb must not read as a plateau.
+      return build(
+        { name, leaking: true, durationS: 1200, floor: (t) => 50 * Math.min(1, t / 5) + 25 * (1 - Math.exp(-t / 15)) + 0.45 * Math.max(0, t - 30), ...saw },
+        seed,
+        intervalS,
+      );
     case 'stable-sawtooth':
       return build({ name, leaking: false, durationS: HOUR, floor: () => 200, amplitude: 40, periodS: 8, noise: 2 }, seed, intervalS);
     case 'one-off-spike':
