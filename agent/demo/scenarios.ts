@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMemoryCgroup, type MemoryCgroup } from './cgroup.ts';
 import { startSlackStandin, type SlackMessage, type SlackStandin } from './slack-standin.ts';
-import { startVigil, type VigilProcess } from './vigil-process.ts';
+import { startVigil, type DemoVigil } from './vigil-process.ts';
 import { freePort } from '../util/net.ts';
 export { freePort } from '../util/net.ts';
 
@@ -203,7 +203,7 @@ export interface RunOptions {
   /** Called about once a second with the live state (the demo's terminal view). */
   readonly onTick?: (rows: readonly LiveRow[], vigilUrl: string) => void;
   /** Called once vigil is up (the bench starts Prometheus here). */
-  readonly onVigilReady?: (vigil: VigilProcess) => Promise<void> | void;
+  readonly onVigilReady?: (vigil: DemoVigil) => Promise<void> | void;
   readonly signal?: AbortSignal;
 }
 
@@ -233,7 +233,7 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
   const children = new Set<ChildProcess>();
   const running: Running[] = [];
   let slack: SlackStandin | undefined;
-  let vigil: VigilProcess | undefined;
+  let vigil: DemoVigil | undefined;
   const usageSamples: Array<{ at: number; rss: number; cpu: number }> = [];
   try {
     slack = await startSlackStandin();
@@ -500,7 +500,7 @@ function watchedFilter(r: Running): string {
   return '';
 }
 
-async function collectSeries(vigil: VigilProcess, r: Running): Promise<void> {
+async function collectSeries(vigil: DemoVigil, r: Running): Promise<void> {
   const o = r.outcome;
   const since = o.startedAt - 1000;
   const f = watchedFilter(r);
@@ -517,7 +517,7 @@ async function collectSeries(vigil: VigilProcess, r: Running): Promise<void> {
   if (typeof lv === 'number') o.limit = lv;
 }
 
-async function liveRows(vigil: VigilProcess, running: readonly Running[]): Promise<LiveRow[]> {
+async function liveRows(vigil: DemoVigil, running: readonly Running[]): Promise<LiveRow[]> {
   const rows: LiveRow[] = [];
   for (const r of running) {
     const f = watchedFilter(r);

@@ -1,37 +1,29 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnVigil, type VigilProcess } from '../../agent/demo/vigil-process.ts';
 import type { SlackPayload } from '../../agent/alerts/notifiers/slack.ts';
 import { sleep, StandIn, tempDir } from './helpers.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PLUGIN = fileURLToPath(new URL('./fixtures/value-plugin.ts', import.meta.url));
 const SECRET = '/services/TAGENT/BAGENT/agentSECRETtoken';
 
+/** `vigil run` on a config whose port is 0: the port is read from its "serving" log line. */
 class Agent {
-  readonly proc: ChildProcess;
-  out = '';
+  readonly proc: VigilProcess;
   constructor(config: string) {
-    this.proc = spawn(process.execPath, [join(ROOT, 'bin/vigil.js'), 'run', '--config', config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
-    this.proc.stderr!.on('data', (d: Buffer) => (this.out += d.toString()));
+    this.proc = spawnVigil(['run', '--config', config]);
+  }
+  get out(): string {
+    return this.proc.logs();
   }
   async port(): Promise<number> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const m = /"port":(\d+)[^\n]*serving/.exec(this.out);
-      if (m) return Number(m[1]);
-      if (this.proc.exitCode !== null || Date.now() > deadline) throw new Error(`agent did not start: ${this.out}`);
-      await sleep(100);
-    }
+    const line = await this.proc.waitForLog(/"port":\d+[^\n]*serving/, 30_000);
+    return Number(/"port":(\d+)/.exec(line)![1]);
   }
-  kill(signal: NodeJS.Signals): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return Promise.resolve();
-    const done = new Promise<void>((r) => this.proc.once('exit', () => r()));
-    this.proc.kill(signal);
-    return done;
+  async kill(signal: NodeJS.Signals): Promise<void> {
+    await this.proc.stop(signal);
   }
 }
 

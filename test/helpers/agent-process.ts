@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
-export { freePort } from '../../agent/util/net.ts';
+import { REPO_ROOT, VIGIL_BIN, spawnVigil, type VigilProcess } from '../../agent/demo/vigil-process.ts';
 
-export const REPO_ROOT = join(import.meta.dirname, '..', '..');
-export const VIGIL_BIN = join(REPO_ROOT, 'bin', 'vigil.js');
+export { freePort } from '../../agent/util/net.ts';
+export { REPO_ROOT, VIGIL_BIN, spawnVigil };
 
 export interface CliResult {
   code: number | null;
@@ -25,79 +24,16 @@ export async function runCli(args: readonly string[], opts: { env?: NodeJS.Proce
   return { code, stdout, stderr };
 }
 
-/** A running `vigil run` child with its log lines collected. */
-export interface AgentProcess {
-  child: ChildProcess;
+/** A running `vigil run` child (agent/demo/vigil-process.ts) with its port and URL. */
+export interface AgentProcess extends VigilProcess {
   port: number;
   url: string;
-  logs: () => string;
-  /** Resolves when a log line matches. */
-  waitForLog(re: RegExp, timeoutMs?: number): Promise<string>;
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** Runs `vigil run --config <file>` serving on 127.0.0.1:<port>; resolves once /healthz answers. */
 export async function startAgentProcess(configFile: string, port: number, env: NodeJS.ProcessEnv = {}): Promise<AgentProcess> {
-  const child = spawn(process.execPath, [VIGIL_BIN, 'run', '--config', configFile], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: String(port), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const waiters = new Set<() => void>();
-  const onData = (d: Buffer) => {
-    out += d.toString();
-    for (const w of waiters) w();
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  const proc = spawnVigil(['run', '--config', configFile], { env: { OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: String(port), ...env } });
   const url = `http://127.0.0.1:${port}`;
-  const proc: AgentProcess = {
-    child,
-    port,
-    url,
-    logs: () => out,
-    waitForLog(re, timeoutMs = 15_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const m = out.split('\n').find((l) => re.test(l));
-          if (m !== undefined) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(m);
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`no log line matching ${re} within ${timeoutMs}ms; logs:\n${out.slice(-3000)}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      const [code] = (await once(child, 'exit')) as [number | null];
-      clearTimeout(timer);
-      return code;
-    },
-  };
-  // Wait until it serves HTTP (or dies).
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`vigil exited with ${child.exitCode}:\n${out}`);
-    try {
-      const r = await fetch(`${url}/healthz`);
-      if (r.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`vigil did not serve /healthz within 20s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return proc;
+  await proc.waitReady(`${url}/healthz`, 20_000);
+  return Object.assign(proc, { port, url });
 }

@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { spawnVigil, type VigilProcess } from '../../agent/demo/vigil-process.ts';
 import { startOtlpReceiver, type OtlpReceiver } from './support/otlp-receiver.ts';
 import { startPrometheus, promtoolCheckMetrics, type PrometheusServer } from './support/prometheus-server.ts';
 import { freePort, waitFor } from './support/net.ts';
-
-const ROOT = resolve(import.meta.dirname, '..', '..');
 
 /** Two third-party plugins loaded by path: one with fixed values, one that always fails. */
 const WIDGETS_PLUGIN = `
@@ -42,10 +40,8 @@ describe('vigil run: Prometheus scrape and OTLP export end to end', () => {
   let dir: string;
   let receiver: OtlpReceiver;
   let prom: PrometheusServer;
-  let agent: ChildProcess;
-  let agentLog = '';
+  let agent: VigilProcess;
   let port: number;
-  let exited: Promise<number | null>;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vigil-cli-e2e-'));
@@ -74,32 +70,21 @@ describe('vigil run: Prometheus scrape and OTLP export end to end', () => {
       '',
     ].join('\n');
     await writeFile(join(dir, 'vigil.yaml'), config);
-    const env: NodeJS.ProcessEnv = { ...process.env, K8S_POD_NAME: 'e2e-pod' };
-    for (const k of Object.keys(env)) if (k.startsWith('OTEL_') || k === 'NODE_OPTIONS') delete env[k];
+    // This process's OTEL_* and NODE_OPTIONS must not reach the agent (undefined removes them).
+    const env: NodeJS.ProcessEnv = {};
+    for (const k of Object.keys(process.env)) if (k.startsWith('OTEL_') || k === 'NODE_OPTIONS') env[k] = undefined;
+    env.K8S_POD_NAME = 'e2e-pod';
     // Spans leave only at shutdown (a minute's batch delay), so the span assertions below
     // also prove that SIGTERM flushes the exporter.
     env.OTEL_BSP_SCHEDULE_DELAY = '60000';
-    agent = spawn(process.execPath, [join(ROOT, 'bin', 'vigil.js'), 'run', '--config', join(dir, 'vigil.yaml')], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    agent.stdout?.on('data', (b: Buffer) => (agentLog += b.toString()));
-    agent.stderr?.on('data', (b: Buffer) => (agentLog += b.toString()));
-    exited = new Promise((r) => agent.once('exit', (code) => r(code)));
-    await waitFor(
-      'the agent to serve /healthz',
-      async () => {
-        if (agent.exitCode !== null) throw new Error(`agent exited with ${agent.exitCode}: ${agentLog}`);
-        return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok ? true : undefined;
-      },
-      30_000,
-    );
+    agent = spawnVigil(['run', '--config', join(dir, 'vigil.yaml')], { cwd: dir, env });
+    await agent.waitReady(`http://127.0.0.1:${port}/healthz`, 30_000);
     prom = await startPrometheus(`127.0.0.1:${port}`);
   }, 60_000);
 
   afterAll(async () => {
     await prom?.stop();
-    if (agent && agent.exitCode === null) {
-      agent.kill('SIGKILL');
-      await exited;
-    }
+    await agent?.stop('SIGKILL');
     await receiver?.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -154,10 +139,9 @@ describe('vigil run: Prometheus scrape and OTLP export end to end', () => {
   }, 30_000);
 
   it('stops on SIGTERM with exit 0, flushing cycle spans with a child span per plugin', async () => {
-    agent.kill('SIGTERM');
-    const code = await exited;
-    expect(code, agentLog).toBe(0);
-    expect(agentLog).not.toMatch(/"level":(50|60)/);
+    const code = await agent.stop('SIGTERM');
+    expect(code, agent.logs()).toBe(0);
+    expect(agent.logs()).not.toMatch(/"level":(50|60)/);
     expect(receiver.errors).toEqual([]);
     const cycles = receiver.spans.filter((x) => x.name === 'vigil.collect.cycle');
     expect(cycles.length).toBeGreaterThan(2);
