@@ -115,9 +115,25 @@ async function startPrometheus(vigilUrl: string): Promise<PromState> {
 let prom: PromState | undefined;
 console.log(`bench:e2e — scale ${scale}, scenarios: ${names.join(', ')}`);
 const started = Date.now();
+// Ctrl-C / SIGTERM: the scenarios kill their apps and remove their cgroups, then Prometheus stops.
+const ac = new AbortController();
+const abort = (): void => {
+  if (!ac.signal.aborted) console.log('\nstopping: killing the apps, removing their cgroups, stopping vigil and Prometheus…');
+  ac.abort();
+};
+process.once('SIGINT', abort);
+process.once('SIGTERM', abort);
+const stopPrometheus = async (): Promise<void> => {
+  if (!prom) return;
+  clearInterval(prom.timer);
+  prom.child.kill('SIGTERM');
+  await rm(prom.dir, { recursive: true, force: true }).catch(() => {});
+  prom = undefined;
+};
 const result = await runScenarios({
   scale,
   scenarios: names,
+  signal: ac.signal,
   log: (l) => console.log(`  [${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${l}`),
   onSlack: (m) => {
     if (m.tier !== 'info') console.log(`  [${((m.at - started) / 1000).toFixed(0).padStart(4)} s] slack ${m.tier.toUpperCase()}: ${m.text.slice(0, 140)}`);
@@ -126,13 +142,13 @@ const result = await runScenarios({
     prom = await startPrometheus(v.url);
     console.log(`  prometheus ${prom.url} scraping ${v.url} every 5 s`);
   },
+}).catch(async (err: unknown) => {
+  await stopPrometheus();
+  throw err;
 });
 if (process.env.VIGIL_E2E_DUMP) (await import('node:fs')).writeFileSync(process.env.VIGIL_E2E_DUMP, JSON.stringify(result.outcomes));
-if (prom) {
-  clearInterval(prom.timer);
-  prom.child.kill('SIGTERM');
-  await rm(prom.dir, { recursive: true, force: true }).catch(() => {});
-}
+const promFiring = prom?.firing;
+await stopPrometheus();
 
 const fmt = (x: number | undefined, digits = 0): string => (x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits));
 const lead = (o: ScenarioOutcome, at: number | undefined): number | undefined => (o.diedAt === undefined || at === undefined ? undefined : (o.diedAt - at) / 1000);
@@ -151,8 +167,8 @@ console.log(
     'death',
 );
 for (const o of result.outcomes.filter((x) => x.def.leaking)) {
-  const pl = prom ? (prom.firing.get(`PredictLinear/${o.def.name}`) ?? undefined) : undefined;
-  const p90 = prom ? (prom.firing.get(`Above90/${o.def.name}`) ?? undefined) : undefined;
+  const pl = promFiring?.get(`PredictLinear/${o.def.name}`);
+  const p90 = promFiring?.get(`Above90/${o.def.name}`);
   const killedAfter = o.diedAt === undefined ? 'not killed' : `${fmt((o.diedAt - o.startedAt) / 1000)} s`;
   const beforeKill = (t: number | undefined) => (t !== undefined && o.diedAt !== undefined && t <= o.diedAt ? fmt(lead(o, t)) : '—');
   const e60 = forecastErrorBefore(o, 60);
@@ -173,8 +189,8 @@ for (const o of result.outcomes.filter((x) => x.def.leaking)) {
 console.log('\ncontrols (false alerts over the run; vigil counts WARNING/CRITICAL messages at the Slack stand-in):');
 console.log(pad('scenario', 22) + pad('vigil', 8) + pad('predict_linear', 16) + pad('>90% limit', 12) + 'vigil min ETA seen');
 for (const o of result.outcomes.filter((x) => !x.def.leaking)) {
-  const pl = prom?.firing.has(`PredictLinear/${o.def.name}`) ? 'FIRED' : '0';
-  const p90 = prom?.firing.has(`Above90/${o.def.name}`) ? 'FIRED' : '0';
+  const pl = promFiring?.has(`PredictLinear/${o.def.name}`) ? 'FIRED' : '0';
+  const p90 = promFiring?.has(`Above90/${o.def.name}`) ? 'FIRED' : '0';
   const minEta = o.tte.length ? Math.min(...o.tte.map((p) => p[1])) : undefined;
   console.log(pad(o.def.name, 22) + pad(String(o.falseAlerts.length), 8) + pad(pl, 16) + pad(p90, 12) + (minEta === undefined ? 'none' : `${fmt(minEta)} s`));
 }

@@ -105,11 +105,10 @@ export const DEFAULT_RULES: readonly RuleConfig[] = [
     type: 'forecast',
     match: {},
     within: { warning: 1_800_000, critical: 300_000 },
-    // A forecast must hold a minute before it pages: a cache filling toward its plateau can
-    // look like a leak for 20-40 s before the bend shows (bench:forecast), and a 30-minute
-    // warning loses nothing by waiting one. The minute of grace bridges a forecast that drops
-    // out for a moment in the middle of a real leak.
-    for: 60_000,
+    // No hold: a fast leak's whole life can be shorter than the 30-minute horizon, and a held
+    // alert would skip its WARNING. The minute of grace bridges a forecast that drops out for
+    // a moment in the middle of a real leak.
+    for: 0,
     keep_firing_for: 60_000,
     annotations: { summary: 'Resource forecast to run out in {{eta}}' },
   },

@@ -65,8 +65,6 @@ export interface ScaleSettings {
   readonly intervalMs: number;
   readonly forecast: { window: string; bucket: string; min_points: number };
   readonly within: { warning: string; critical: string };
-  /** The forecast rule's `for`: how long a forecast holds before it alerts. */
-  readonly forecastFor: string;
   /** The forecast rule's keep_firing_for: bridges a forecast that drops out for a moment. */
   readonly keepFiringFor: string;
   /** How long after a restart to wait for the resolved message. */
@@ -80,7 +78,6 @@ export const SCALES: Readonly<Record<Scale, ScaleSettings>> = {
     intervalMs: 1000,
     forecast: { window: '36s', bucket: '3s', min_points: 6 },
     within: { warning: '45s', critical: '15s' },
-    forecastFor: '0s', // the whole leak lasts under a minute
     keepFiringFor: '5s',
     resolveWaitS: 25,
     settleS: 4,
@@ -89,7 +86,6 @@ export const SCALES: Readonly<Record<Scale, ScaleSettings>> = {
     intervalMs: 2000,
     forecast: { window: '10m', bucket: '10s', min_points: 6 },
     within: { warning: '30m', critical: '5m' },
-    forecastFor: '60s', // as the built-in rule
     keepFiringFor: '60s',
     resolveWaitS: 90,
     settleS: 0,
@@ -407,7 +403,6 @@ function vigilConfig(opts: RunOptions, running: readonly Running[], slackUrl: st
           name: 'memory-exhaustion-forecast',
           type: 'forecast',
           within: scale.within,
-          for: scale.forecastFor,
           keep_firing_for: scale.keepFiringFor,
           annotations: { summary: '{{labels.metric}} forecast to reach 95% of its limit in {{eta}}' },
         },
