@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { IsolationForest } from '../../agent/detect/iforest/forest.ts';
+import { readFileSync } from 'node:fs';
+import { IsolationForest, type IsolationForestJson } from '../../agent/detect/iforest/forest.ts';
 import { averagePathLength, harmonic } from '../../agent/detect/iforest/path-length.ts';
 import { Prng } from '../../agent/detect/iforest/prng.ts';
 
@@ -131,6 +132,28 @@ describe('isolation forest', () => {
     expect(Array.from(fromBin.scoreMany(probe, 300))).toEqual(Array.from(f.scoreMany(probe, 300)));
   });
 
+  it('loads models saved in the older v2 format (f32 leaf values) and scores as they did, to ~1e-6', () => {
+    const fix = JSON.parse(readFileSync(new URL('./testdata/iforest-v2.json', import.meta.url), 'utf8')) as { json: IsolationForestJson; binary: string; probe: number[]; scores: number[] };
+    expect(fix.json.version).toBe(2);
+    for (const f of [IsolationForest.fromJSON(fix.json), IsolationForest.fromBinary(Buffer.from(fix.binary, 'base64'))]) {
+      const got = f.scoreMany(fix.probe, fix.scores.length);
+      for (let i = 0; i < fix.scores.length; i++) expect(Math.abs(got[i]! - fix.scores[i]!)).toBeLessThan(2e-5);
+      // saved again, it is a v3 model with the same scores to the bit
+      expect(f.toJSON().version).toBe(3);
+      expect(Array.from(IsolationForest.fromBinary(f.toBinary()).scoreMany(fix.probe, fix.scores.length))).toEqual(Array.from(got));
+    }
+    // a v2 leaf value that no tree can produce is refused, not scored
+    const leaf = Buffer.from(fix.json.leaf, 'base64');
+    leaf.writeFloatLE(-1, 0);
+    expect(() => IsolationForest.fromJSON({ ...fix.json, leaf: leaf.toString('base64') })).toThrow(/leaf slot 0/);
+  });
+
+  it('stores a leaf in 2 bytes and a node in 4', () => {
+    const f = new IsolationForest({ trees: 10, sampleSize: 256, seed: 1 }).fit(uniform(1000, 4, 2), 1000, 4);
+    expect(f.bytes).toBe(10 * (255 * 4 + 256 * 2) + 4 * 8 * 3 + 4 * 4);
+    expect(() => new IsolationForest({ sampleSize: 8192 })).toThrow(/sampleSize/);
+  });
+
   it('rejects corrupt binary models with a reason', () => {
     const f = new IsolationForest({ trees: 4, seed: 1 }).fit(uniform(50, 1, 1), 50, 1);
     const bin = f.toBinary();
@@ -138,6 +161,13 @@ describe('isolation forest', () => {
     const bad = bin.slice();
     bad[0] = 0;
     expect(() => IsolationForest.fromBinary(bad)).toThrow(/magic/);
+    // a leaf value beyond any path length of the tree's height
+    const big = bin.slice();
+    big[big.length - 1] = 0xff;
+    expect(() => IsolationForest.fromBinary(big)).toThrow(/leaf slot/);
+    const v1 = bin.slice();
+    v1[4] = 1;
+    expect(() => IsolationForest.fromBinary(v1)).toThrow(/unsupported binary version 1/);
   });
 
   it('uses height limit ⌈log2 ψ⌉ and ψ = min(sampleSize, rows)', () => {

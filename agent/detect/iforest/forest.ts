@@ -2,6 +2,10 @@ import { Prng } from './prng.ts';
 import { averagePathLength } from './path-length.ts';
 
 export const MAX_FEATURES = 255;
+/** Largest ψ: a leaf value, at most 12 + c(4096) ≈ 27.4, must fit 16 bits at LEAF_SCALE; the agent's config stops at 4096 too. */
+export const MAX_SAMPLE_SIZE = 4096;
+/** Leaf values are stored in units of 1/2048 (u16): at most 1/4096 off each, ~1e-6 of a score. */
+const LEAF_SCALE = 2048;
 /** Trees walked side by side when scoring: independent chains of loads overlap in the CPU. */
 const LANES = 8;
 /** Feature values are quantised to 24 bits over the training range (thresholds share a word with the feature). */
@@ -25,10 +29,13 @@ export interface ForestOptions {
  * feature's training range (features are quantised once per point before the walk). One load
  * per step, and a node costs 4 bytes, so more of a model stays in cache when an agent scores
  * a thousand series each with its own model. The 2^height bottom slots hold depth + c(size) of
- * the leaf covering them: a leaf that stops early is padded down (padding nodes route
- * anywhere, every slot below holds the same value), so every walk takes exactly `height`
- * steps with no "is this a leaf" branch, and eight trees are walked in lockstep so their
- * memory loads overlap. Scoring allocates nothing.
+ * the leaf covering them in fixed point, u16 in units of 1/2048: 2 bytes a slot where an f32
+ * took 4, summed as integers (exact, in any order). The rounding, ≤ 1/4096 of a path length, moves
+ * a score by about a millionth; a table of f32 values indexed by (depth, size) would have kept
+ * scores to the bit but its extra load per tree cost 4 % of scoring speed. A leaf that stops
+ * early is padded down (padding nodes route anywhere, every slot below holds the same value),
+ * so every walk takes exactly `height` steps with no "is this a leaf" branch, and eight trees
+ * are walked in lockstep so their memory loads overlap. Scoring allocates nothing.
  *
  * Quantising does not change what the forest can express: a split is uniform between the
  * node's min and max (now on a 2^24-level grid), and a value beyond the training range lands
@@ -44,9 +51,12 @@ export class IsolationForest {
   /** ψ actually used in the last fit (the data may have had fewer rows), for c(ψ). */
   private psiUsed = 0;
   private cPsi = 1;
+  /** LEAF_SCALE × trees: the walk's fixed-point sum over this is E[h(x)]. */
+  private readonly leafDiv: number;
   /** Internal nodes: (threshold << 8 | feature). */
   private nodes: Int32Array = new Int32Array(0);
-  private leafValue: Float32Array = new Float32Array(0);
+  /** Bottom slots, 2^height per tree: round((depth + c(size)) × LEAF_SCALE) of the leaf above. */
+  private leafFixed: Uint16Array = new Uint16Array(0);
   /** Per-feature min/max of the training data (quantisation range; lets callers see out-of-range inputs). */
   private lo: Float64Array = new Float64Array(0);
   private hi: Float64Array = new Float64Array(0);
@@ -65,8 +75,9 @@ export class IsolationForest {
     this.trees = opts.trees ?? 100;
     this.sampleSize = opts.sampleSize ?? 256;
     if (!Number.isInteger(this.trees) || this.trees < 1) throw new Error(`isolation forest: trees must be a positive integer, got ${this.trees}`);
-    if (!Number.isInteger(this.sampleSize) || this.sampleSize < 2) throw new Error(`isolation forest: sampleSize must be an integer ≥ 2, got ${this.sampleSize}`);
+    if (!Number.isInteger(this.sampleSize) || this.sampleSize < 2 || this.sampleSize > MAX_SAMPLE_SIZE) throw new Error(`isolation forest: sampleSize must be an integer 2..${MAX_SAMPLE_SIZE}, got ${this.sampleSize}`);
     this.rng = new Prng(opts.seed ?? 1);
+    this.leafDiv = LEAF_SCALE * this.trees;
   }
 
   get dims(): number {
@@ -83,7 +94,7 @@ export class IsolationForest {
 
   /** Bytes held by the model. */
   get bytes(): number {
-    return this.nodes.byteLength + this.leafValue.byteLength + 3 * this.lo.byteLength + this.qx.byteLength;
+    return this.nodes.byteLength + this.leafFixed.byteLength + 3 * this.lo.byteLength + this.qx.byteLength;
   }
 
   featureMin(f: number): number {
@@ -103,11 +114,11 @@ export class IsolationForest {
     if (rows < 1) throw new Error('isolation forest: cannot fit on zero rows');
     if (data.length < rows * dims) throw new Error(`isolation forest: data holds ${data.length} values, need ${rows}×${dims}`);
     const psi = Math.min(this.sampleSize, rows);
-    const height = Math.max(1, Math.ceil(Math.log2(psi)));
+    const height = heightFor(psi);
     const nodes = 2 ** height - 1; // internal slots per tree
     if (this.nodes.length !== nodes * this.trees) {
       this.nodes = new Int32Array(nodes * this.trees);
-      this.leafValue = new Float32Array((nodes + 1) * this.trees);
+      this.leafFixed = new Uint16Array((nodes + 1) * this.trees);
     }
     if (this.lo.length !== dims) {
       this.lo = new Float64Array(dims);
@@ -182,7 +193,8 @@ export class IsolationForest {
     if (this.nodesPerTree === 0) throw new Error('isolation forest: score called before fit');
     const qx = this.qx;
     for (let f = 0; f < this.dimsValue; f++) qx[f] = this.quantise(x[offset + f]!, f);
-    return this.walk(this.nodes, this.leafValue, qx, 0, this.trees) / this.trees;
+    // one division: LEAF_SCALE is a power of two, so this equals (sum / LEAF_SCALE) / trees to the bit
+    return this.walk(this.nodes, this.leafFixed, qx, 0, this.trees) / this.leafDiv;
   }
 
   /** Anomaly score s = 2^(−E[h(x)]/c(ψ)) in (0, 1]: near 1 isolated, below 0.5 ordinary. */
@@ -201,14 +213,15 @@ export class IsolationForest {
     const qb = blockScratch;
     const walk = this.walk;
     const nodes = this.nodes;
-    const leaf = this.leafValue;
+    const leaf = this.leafFixed;
     const trees = this.trees;
+    const div = this.leafDiv;
     const cPsi = this.cPsi;
     for (let r0 = 0; r0 < rows; r0 += BLOCK) {
       const n = Math.min(BLOCK, rows - r0);
       for (let p = 0; p < n; p++) for (let f = 0; f < d; f++) qb[p * d + f] = this.quantise(data[(r0 + p) * d + f]!, f);
       // the same arithmetic as score(), so the two agree to the bit
-      for (let p = 0; p < n; p++) out[r0 + p] = 2 ** (-(walk(nodes, leaf, qb, p * d, trees) / trees) / cPsi);
+      for (let p = 0; p < n; p++) out[r0 + p] = 2 ** (-(walk(nodes, leaf, qb, p * d, trees) / div) / cPsi);
     }
     return out;
   }
@@ -255,12 +268,12 @@ export class IsolationForest {
     this.build(dims, tree, 2 * node + 2, mid, end, depth + 1);
   }
 
-  /** Writes a leaf's depth + c(size) into every bottom slot below `node` (padding nodes stay 0). */
+  /** Writes a leaf's depth + c(size), in fixed point, into every bottom slot below `node` (padding nodes stay 0). */
   private leaf(tree: number, node: number, depth: number, size: number): void {
     const span = 1 << (this.heightLimitValue - depth);
     const base = tree * (this.nodesPerTree + 1) + (node + 1) * span - 1 - this.nodesPerTree; // leftmost bottom slot
-    const v = depth + averagePathLength(size);
-    const leaf = this.leafValue;
+    const v = toFixed(depth + averagePathLength(size));
+    const leaf = this.leafFixed;
     // a plain loop: most spans are 1 or 2 and TypedArray.fill's call overhead dominated fits
     for (let i = 0; i < span; i++) leaf[base + i] = v;
   }
@@ -270,7 +283,7 @@ export class IsolationForest {
   toJSON(): IsolationForestJson {
     return {
       kind: 'vigil.iforest',
-      version: 2,
+      version: 3,
       trees: this.trees,
       sampleSize: this.sampleSize,
       dims: this.dimsValue,
@@ -280,25 +293,28 @@ export class IsolationForest {
       lo: Array.from(this.lo),
       hi: Array.from(this.hi),
       nodes: toBase64(u32ToBytes(new Uint32Array(this.nodes.buffer, this.nodes.byteOffset, this.nodes.length))),
-      leaf: toBase64(f32ToBytes(this.leafValue)),
+      leaf: toBase64(u16ToBytes(this.leafFixed)),
     };
   }
 
+  /** Reads version 3 and the older version 2 (f32 leaf values, rounded to fixed point: scores within ~1e-6). */
   static fromJSON(j: IsolationForestJson): IsolationForest {
-    if (j.kind !== 'vigil.iforest' || j.version !== 2) throw new Error(`isolation forest: unsupported model kind ${String(j.kind)} v${String(j.version)}`);
+    if (j.kind !== 'vigil.iforest' || (j.version !== 2 && j.version !== 3)) throw new Error(`isolation forest: unsupported model kind ${String(j.kind)} v${String(j.version)}`);
     const f = new IsolationForest({ trees: j.trees, sampleSize: j.sampleSize });
-    f.restore(j.dims, j.heightLimit, j.psi, j.rng, Float64Array.from(j.lo), Float64Array.from(j.hi), bytesToU32(Buffer.from(j.nodes, 'base64')), bytesToF32(Buffer.from(j.leaf, 'base64')));
+    const leafBytes = Buffer.from(j.leaf, 'base64');
+    const leaf = j.version === 3 ? bytesToU16(leafBytes) : bytesToF32(leafBytes);
+    f.restore(j.dims, j.heightLimit, j.psi, j.rng, Float64Array.from(j.lo), Float64Array.from(j.hi), bytesToU32(Buffer.from(j.nodes, 'base64')), leaf);
     return f;
   }
 
-  /** Compact binary form: a 64-byte header, lo/hi (f64), nodes (u32), leaf values (f32); little-endian. */
+  /** Compact binary form: a 64-byte header, lo/hi (f64), nodes (u32), leaf values (u16 fixed point); little-endian. */
   toBinary(): Uint8Array {
     const d = this.dimsValue;
-    const size = HEADER + 16 * d + 4 * this.nodes.length + 4 * this.leafValue.length;
+    const size = HEADER + 16 * d + 4 * this.nodes.length + 2 * this.leafFixed.length;
     const out = new Uint8Array(size);
     const v = new DataView(out.buffer);
     out.set(MAGIC, 0);
-    v.setUint32(4, 2, true);
+    v.setUint32(4, 3, true);
     v.setUint32(8, this.trees, true);
     v.setUint32(12, this.sampleSize, true);
     v.setUint32(16, d, true);
@@ -310,20 +326,24 @@ export class IsolationForest {
     for (let f = 0; f < d; f++, o += 8) v.setFloat64(o, this.lo[f]!, true);
     for (let f = 0; f < d; f++, o += 8) v.setFloat64(o, this.hi[f]!, true);
     for (let i = 0; i < this.nodes.length; i++, o += 4) v.setInt32(o, this.nodes[i]!, true);
-    for (let i = 0; i < this.leafValue.length; i++, o += 4) v.setFloat32(o, this.leafValue[i]!, true);
+    for (let i = 0; i < this.leafFixed.length; i++, o += 2) v.setUint16(o, this.leafFixed[i]!, true);
     return out;
   }
 
+  /** Reads version 3 and the older version 2 (f32 leaf values). */
   static fromBinary(bytes: Uint8Array): IsolationForest {
     if (bytes.byteLength < HEADER) throw new Error(`isolation forest: binary model too short (${bytes.byteLength} bytes)`);
     const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let i = 0; i < 4; i++) if (bytes[i] !== MAGIC[i]) throw new Error('isolation forest: not a vigil model (bad magic)');
-    if (v.getUint32(4, true) !== 2) throw new Error(`isolation forest: unsupported binary version ${v.getUint32(4, true)}`);
+    const version = v.getUint32(4, true);
+    if (version !== 2 && version !== 3) throw new Error(`isolation forest: unsupported binary version ${version}`);
+    const leafBytes = version === 3 ? 2 : 4;
     const trees = v.getUint32(8, true);
     const d = v.getUint32(16, true);
     const height = v.getUint32(20, true);
+    if (height < 1 || height > 30) throw new Error(`isolation forest: tree height ${height} out of range`);
     const nodes = 2 ** height - 1;
-    const expected = HEADER + 16 * d + 4 * (2 * nodes + 1) * trees;
+    const expected = HEADER + 16 * d + (4 * nodes + leafBytes * (nodes + 1)) * trees;
     if (bytes.byteLength !== expected) throw new Error(`isolation forest: binary model is ${bytes.byteLength} bytes, expected ${expected}`);
     const f = new IsolationForest({ trees, sampleSize: v.getUint32(12, true) });
     const rng: [number, number, number, number] = [v.getInt32(28, true), v.getInt32(32, true), v.getInt32(36, true), v.getInt32(40, true)];
@@ -334,13 +354,21 @@ export class IsolationForest {
     for (let i = 0; i < d; i++, o += 8) hi[i] = v.getFloat64(o, true);
     const nodeArr = new Uint32Array(nodes * trees);
     for (let i = 0; i < nodeArr.length; i++, o += 4) nodeArr[i] = v.getUint32(o, true);
-    const leaf = new Float32Array((nodes + 1) * trees);
-    for (let i = 0; i < leaf.length; i++, o += 4) leaf[i] = v.getFloat32(o, true);
+    let leaf: Uint16Array | Float32Array;
+    if (version === 3) {
+      leaf = new Uint16Array((nodes + 1) * trees);
+      for (let i = 0; i < leaf.length; i++, o += 2) leaf[i] = v.getUint16(o, true);
+    } else {
+      leaf = new Float32Array((nodes + 1) * trees);
+      for (let i = 0; i < leaf.length; i++, o += 4) leaf[i] = v.getFloat32(o, true);
+    }
     f.restore(d, height, v.getUint32(24, true), rng, lo, hi, nodeArr, leaf);
     return f;
   }
 
-  private restore(dims: number, height: number, psi: number, rng: readonly [number, number, number, number], lo: Float64Array, hi: Float64Array, nodes: Uint32Array, leaf: Float32Array): void {
+  /** `leaf`: fixed-point values (version 3), or the f32 values of version 2. */
+  private restore(dims: number, height: number, psi: number, rng: readonly [number, number, number, number], lo: Float64Array, hi: Float64Array, nodes: Uint32Array, leaf: Uint16Array | Float32Array): void {
+    if (!Number.isInteger(height) || height < 1 || height > heightFor(this.sampleSize)) throw new Error(`isolation forest: tree height ${height} does not fit sampleSize ${this.sampleSize}`);
     const perTree = 2 ** height - 1;
     if (!Number.isInteger(dims) || dims < 1 || dims > MAX_FEATURES) throw new Error(`isolation forest: model has ${dims} features`);
     if (nodes.length !== perTree * this.trees || leaf.length !== (perTree + 1) * this.trees) {
@@ -348,6 +376,14 @@ export class IsolationForest {
     }
     if (lo.length !== dims || hi.length !== dims) throw new Error(`isolation forest: feature ranges hold ${lo.length} values, expected ${dims}`);
     for (let i = 0; i < nodes.length; i++) if ((nodes[i]! & 255) >= dims) throw new Error(`isolation forest: node ${i} splits on feature ${nodes[i]! & 255} of ${dims}`);
+    // a leaf's value is its depth (≤ height) plus c(its size ≤ 2^height)
+    const max = toFixed(height + averagePathLength(2 ** height));
+    const fixed = leaf instanceof Uint16Array ? leaf : new Uint16Array(leaf.length);
+    for (let i = 0; i < leaf.length; i++) {
+      const v = leaf instanceof Uint16Array ? leaf[i]! : toFixed(leaf[i]!);
+      if (!(v >= 0 && v <= max)) throw new Error(`isolation forest: leaf slot ${i} holds ${leaf[i]!}, not a path length in a tree of height ${height} (a corrupt model?)`);
+      fixed[i] = v;
+    }
     this.dimsValue = dims;
     this.heightLimitValue = height;
     this.nodesPerTree = perTree;
@@ -361,13 +397,14 @@ export class IsolationForest {
     for (let f = 0; f < dims; f++) this.scale[f] = hi[f]! > lo[f]! && Number.isFinite(hi[f]! - lo[f]!) ? LEVELS / (hi[f]! - lo[f]!) : 0;
     this.qx = new Int32Array(dims);
     this.nodes = new Int32Array(nodes.buffer, nodes.byteOffset, nodes.length);
-    this.leafValue = leaf;
+    this.leafFixed = fixed;
   }
 }
 
 export interface IsolationForestJson {
   readonly kind: 'vigil.iforest';
-  readonly version: 2;
+  /** 3; 2 (f32 leaf values instead of fixed point) is still read. */
+  readonly version: 2 | 3;
   readonly trees: number;
   readonly sampleSize: number;
   readonly dims: number;
@@ -379,7 +416,10 @@ export interface IsolationForestJson {
   readonly hi: number[];
   /** base64 of the u32 node words (threshold << 8 | feature), heap order, 2^height − 1 per tree, little-endian. */
   readonly nodes: string;
-  /** base64 of the f32 bottom-slot values (depth + c(size)), 2^height per tree, little-endian. */
+  /**
+   * base64 of the bottom-slot values depth + c(size), 2^height per tree, little-endian: v3 u16
+   * in units of 1/2048, v2 f32.
+   */
   readonly leaf: string;
 }
 
@@ -393,9 +433,18 @@ const scratch = { q: EMPTY_U32, perm: EMPTY_I32, idx: EMPTY_I32 };
 const BLOCK = 64;
 let blockScratch = new Int32Array(BLOCK * 8);
 
-/** Sum of the bottom-slot values reached by the point quantised at q[o..] over `trees` trees. */
-type Walker = (nodes: Int32Array, leaf: Float32Array, q: Int32Array, o: number, trees: number) => number;
+/** Sum of the bottom-slot values (fixed point) reached by the point quantised at q[o..] over `trees` trees. */
+type Walker = (nodes: Int32Array, leaf: Uint16Array, q: Int32Array, o: number, trees: number) => number;
 const walkers = new Map<number, Walker>();
+
+/** Tree height for ψ points: ⌈log2 ψ⌉, at least 1. */
+function heightFor(psi: number): number {
+  return Math.max(1, Math.ceil(Math.log2(psi)));
+}
+
+function toFixed(pathLength: number): number {
+  return Math.round(pathLength * LEAF_SCALE);
+}
 
 /**
  * The tree walk, compiled once per tree height with the height and the node stride as
@@ -440,10 +489,18 @@ function toBase64(b: Uint8Array): string {
 }
 
 /** Little-endian bytes whatever the host's byte order. */
-function f32ToBytes(a: Float32Array): Uint8Array {
-  const out = new Uint8Array(a.length * 4);
+function u16ToBytes(a: Uint16Array): Uint8Array {
+  const out = new Uint8Array(a.length * 2);
   const v = new DataView(out.buffer);
-  for (let i = 0; i < a.length; i++) v.setFloat32(i * 4, a[i]!, true);
+  for (let i = 0; i < a.length; i++) v.setUint16(i * 2, a[i]!, true);
+  return out;
+}
+
+function bytesToU16(b: Uint8Array): Uint16Array {
+  if (b.byteLength % 2 !== 0) throw new Error(`isolation forest: leaf values hold ${b.byteLength} bytes, not a multiple of 2`);
+  const out = new Uint16Array(b.byteLength / 2);
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 0; i < out.length; i++) out[i] = v.getUint16(i * 2, true);
   return out;
 }
 
