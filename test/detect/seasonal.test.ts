@@ -49,6 +49,30 @@ describe('seasonal companion', () => {
     expect(gaussMissing).toBeLessThan(0.5); // the night level is common: why the seasonal view is needed
   });
 
+  it('explains an event by the part that scored it: a missing peak by the daily cycle, a spike by the Gaussian companion', () => {
+    const { t, v } = daily(12, 10, 4);
+    const d = new StreamingDetector(['requests'], DEFAULT_DETECTOR_OPTIONS);
+    let seasonal: ReturnType<StreamingDetector['explain']> | undefined;
+    for (let i = 0; i < t.length; i++) {
+      const r = d.update([v[i]!], t[i]!);
+      const phase = (i % DAY) / DAY;
+      if (Math.floor(i / DAY) === 10 && phase > 0.5 && phase < 0.55 && r.calibrated > 0.6 && !seasonal) seasonal = d.explain();
+    }
+    expect(seasonal?.by).toBe('seasonal');
+    expect(seasonal!.z).toBeLessThan(-5); // the night level where the afternoon peak belongs
+    expect(seasonal!.text).toMatch(/^requests: -\d+(\.\d)? typical misses from the same time on earlier days \(expected about (79|80|81)\.\d+\)$/);
+    // on a series without a daily cycle (the seasonal gate stays shut) and a forest without its
+    // out-of-range term (so it cannot claim the score), a drop far below anything seen is the
+    // Gaussian companion's, and it says which way
+    const r = new Prng(5);
+    const flat = new StreamingDetector(['latency'], { ...DEFAULT_DETECTOR_OPTIONS, extrapolation: 0 });
+    for (let i = 0; i < 2000; i++) flat.update([50 + r.gaussian()], T0 + i * STEP);
+    flat.update([-400], T0 + 2000 * STEP);
+    const drop = flat.explain();
+    expect(drop.by).toBe('gaussian');
+    expect(drop.text).toMatch(/^latency value: -\d+(\.\d)? σ from its long-run mean$/);
+  });
+
   it('stays silent on a series without a daily cycle (the gate), and without timestamps', () => {
     const r = new Prng(2);
     const s = new SeasonalTail(1, DEFAULT_SEASONAL);

@@ -93,7 +93,7 @@ export const anomalyConfigSchema = z
       .strict()
       .prefault({}),
     groups: z.array(groupSchema).default([]),
-    /** Cap on detectors (series + group instances); each costs ≈ 150 KiB at the defaults. */
+    /** Cap on detectors (series + group instances); each costs ≈ 110 KiB at the defaults. */
     max_detectors: z.number().int().min(1).default(200),
     /** Repeated detections: a new one must beat the previous `points` scores; events at most once per `cooldown` per subject. */
     suppression: z

@@ -62,6 +62,13 @@ export class GaussianTail {
     this.st.set(s);
   }
 
+  /**
+   * Why the last update scored what it did: the channel that scored highest, which statistic
+   * moved (the value, its change from the last point, or its short-run mean) and by how many
+   * standard deviations (signed).
+   */
+  readonly why: { channel: number; kind: 'value' | 'change' | 'recent mean'; z: number } = { channel: 0, kind: 'value', z: 0 };
+
   update(values: ArrayLike<number>): number {
     let best = 0;
     const st = this.st;
@@ -73,16 +80,33 @@ export class GaussianTail {
       const d = n > 0 ? v - st[o + 5]! : 0;
       if (n >= 32) {
         // std floors relative to the level: a constant series must not divide by zero
-        const zv = Math.abs(v - st[o + 1]!) / Math.max(Math.sqrt(st[o + 2]!), 1e-9 * (Math.abs(st[o + 1]!) + 1));
+        const sv = Math.max(Math.sqrt(st[o + 2]!), 1e-9 * (Math.abs(st[o + 1]!) + 1));
+        const zv = Math.abs(v - st[o + 1]!) / sv;
         const zd = Math.abs(d - st[o + 3]!) / Math.max(Math.sqrt(st[o + 4]!), 1e-9 * (Math.abs(st[o + 1]!) + 1));
-        let z = Math.max(zv, zd);
+        let z = zv;
+        let kind: 0 | 1 | 2 = 0;
+        if (zd > z) {
+          z = zd;
+          kind = 1;
+        }
+        let ms = 0;
         if (this.short > 1) {
-          const ms = st[o + 6]! + (v - st[o + 6]!) / this.short;
-          const zm = (this.shortGain * Math.abs(ms - st[o + 1]!)) / Math.max(Math.sqrt(st[o + 2]!), 1e-9 * (Math.abs(st[o + 1]!) + 1));
-          if (zm > z) z = zm;
+          ms = st[o + 6]! + (v - st[o + 6]!) / this.short;
+          const zm = (this.shortGain * Math.abs(ms - st[o + 1]!)) / sv;
+          if (zm > z) {
+            z = zm;
+            kind = 2;
+          }
         }
         const s = tailScore(z);
-        if (s > best) best = s;
+        if (s > best) {
+          best = s;
+          const w = this.why;
+          w.channel = c;
+          w.kind = kind === 0 ? 'value' : kind === 1 ? 'change' : 'recent mean';
+          // signed as the statistic moved; the mean shift without its gain, in plain σ
+          w.z = kind === 0 ? (v - st[o + 1]!) / sv : kind === 1 ? (d - st[o + 3]!) / Math.max(Math.sqrt(st[o + 4]!), 1e-9 * (Math.abs(st[o + 1]!) + 1)) : (ms - st[o + 1]!) / sv;
+        }
       }
       const m = n + 1;
       st[o] = m;

@@ -156,7 +156,7 @@ export function createAnomalyDetector(config: AnomalyConfig, services: AgentServ
       ...(e.metric !== undefined ? { metric: e.metric } : {}),
       attributes: e.attrs,
       score: r.calibrated,
-      explanation: `${why.feature} moved most: ${why.z >= 0 ? '+' : ''}${why.z.toFixed(1)} σ from the last ${e.detector.options.trainWindow} points`,
+      explanation: why.text,
     });
     return true;
   };

@@ -107,6 +107,12 @@ export class SeasonalTail {
     return this.means.byteLength + this.tags.byteLength + this.st.byteLength + this.scratch.byteLength;
   }
 
+  /**
+   * Why the last update scored what it did: the channel that scored highest, its signed
+   * distance from the same time on earlier cycles (in typical misses) and that reference.
+   */
+  readonly why = { channel: 0, z: 0, expected: Number.NaN };
+
   /** Scores one observation at time `t` (ms), then learns from it. */
   update(values: ArrayLike<number>, t: number): number {
     if (!Number.isFinite(t)) return 0;
@@ -116,10 +122,18 @@ export class SeasonalTail {
       const v = values[c]!;
       if (!Number.isFinite(v)) continue;
       const s = this.scoreChannel(c, v, bin);
-      if (s > best) best = s;
+      if (s > best) {
+        best = s;
+        this.why.channel = c;
+        this.why.z = this.lastZ;
+        this.why.expected = this.lastExpected;
+      }
     }
     return this.options.weight * best;
   }
+
+  private lastZ = 0;
+  private lastExpected = Number.NaN;
 
   private scoreChannel(c: number, v: number, bin: number): number {
     const st = this.st;
@@ -143,13 +157,6 @@ export class SeasonalTail {
     st[so + CUR_N] = st[so + CUR_N]! + 1;
     let score = 0;
     const n = st[so + N]!;
-    // value statistics: the gate compares the residuals' spread with the values' own
-    const vn = st[so + VAL_N]! + 1;
-    st[so + VAL_N] = vn;
-    const a = Math.max(1 / vn, 1 / this.options.window);
-    const dv = v - st[so + VAL_MEAN]!;
-    st[so + VAL_MEAN] = st[so + VAL_MEAN]! + a * dv;
-    st[so + VAL_VAR] = (1 - a) * (st[so + VAL_VAR]! + a * dv * dv);
     // at least four earlier bin means (two days of a five-minute series): one day is no rhythm
     if (st[so + REF_K]! >= 4) {
       const r = v - st[so + REF]!;
@@ -158,12 +165,23 @@ export class SeasonalTail {
       if (n >= 64 && ms < this.options.maxResidualShare * valVar) {
         const z = Math.abs(r) / Math.max(Math.sqrt(ms), 1e-9 * (Math.abs(st[so + VAL_MEAN]!) + 1));
         score = tailScore(z);
+        this.lastZ = r >= 0 ? z : -z;
+        this.lastExpected = st[so + REF]!;
       }
       const m = n + 1;
       st[so + N] = m;
       const ar = Math.max(1 / m, 1 / this.options.window);
       st[so + RES_MS] = (1 - ar) * ms + ar * r * r;
     }
+    // value statistics: the gate compares the residuals' spread with the values' own. Updated
+    // after scoring, so that a huge outlier cannot open the gate for itself on a series with
+    // no daily cycle (it is the other detectors' to score).
+    const vn = st[so + VAL_N]! + 1;
+    st[so + VAL_N] = vn;
+    const a = Math.max(1 / vn, 1 / this.options.window);
+    const dv = v - st[so + VAL_MEAN]!;
+    st[so + VAL_MEAN] = st[so + VAL_MEAN]! + a * dv;
+    st[so + VAL_VAR] = (1 - a) * (st[so + VAL_VAR]! + a * dv * dv);
     return score;
   }
 

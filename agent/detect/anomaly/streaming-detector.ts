@@ -67,6 +67,21 @@ export const DEFAULT_DETECTOR_OPTIONS: DetectorOptions = {
   seasonal: { periodMs: 86_400_000, bins: 288, cycles: 7, weight: 1, maxResidualShare: 0.5, window: 8000 },
 };
 
+/** The part of the detector that gave a score. */
+export type Scorer = 'forest' | 'gaussian' | 'seasonal';
+
+/** Why a point scored high: the part that scored it and, in words, what moved. */
+export interface Explanation {
+  readonly by: Scorer;
+  /** The feature or statistic that moved most. */
+  readonly feature: string;
+  /** How far it moved: σ (forest, Gaussian) or typical misses (seasonal), signed. */
+  readonly z: number;
+  readonly text: string;
+}
+
+const signed = (z: number): string => `${z >= 0 ? '+' : ''}${z.toFixed(1)}`;
+
 export interface DetectorResult {
   /** Detection score in [0, 1] after suppression of repeats: what the CLI writes and events gate on. */
   readonly score: number;
@@ -93,8 +108,12 @@ export class StreamingDetector {
   private readonly gaussian: GaussianTail | undefined;
   private readonly seasonal: SeasonalTail | undefined;
   private readonly dims: number;
-  /** Ring of training feature vectors. */
-  private readonly train: Float64Array;
+  /**
+   * Ring of training feature vectors, f32: half the bytes of f64 (16 KiB at the defaults). The
+   * forest only sees them on its 2^24-level grid over the window's range, so the rounding
+   * (a part in 2^24 of the value) moves a split by a level at most: NAB scores did not move.
+   */
+  private readonly train: Float32Array;
   private tHead = 0;
   private tCount = 0;
   private sinceFit = 0;
@@ -105,12 +124,16 @@ export class StreamingDetector {
   private readonly autoRetrain: boolean;
   private models = 0;
   private pointsSeen = 0;
+  /** Which part gave the last fused score (see explain). */
+  private scoredBy: Scorer = 'forest';
+  private readonly channelNames: readonly string[];
   /** Reused for every result: the hot path allocates nothing per point. */
   private readonly result: { score: number; calibrated: number; raw: number } = { score: 0, calibrated: 0, raw: 0 };
 
   constructor(channelNames: readonly string[], options: DetectorOptions = DEFAULT_DETECTOR_OPTIONS, autoRetrain = true, forest?: ForestModel) {
     this.options = options;
     this.autoRetrain = autoRetrain;
+    this.channelNames = channelNames;
     this.extractor = new FeatureExtractor(channelNames, options.features);
     this.featureNames = this.extractor.names;
     this.dims = this.extractor.dims;
@@ -120,7 +143,7 @@ export class StreamingDetector {
     this.suppressor = new RepeatSuppressor(options.suppression);
     this.gaussian = options.gaussian && options.gaussian.weight > 0 ? new GaussianTail(channelNames.length, options.gaussian) : undefined;
     this.seasonal = options.seasonal && options.seasonal.weight > 0 ? new SeasonalTail(channelNames.length, options.seasonal) : undefined;
-    this.train = new Float64Array(options.trainWindow * this.dims);
+    this.train = new Float32Array(options.trainWindow * this.dims);
     this.current = new Float64Array(this.dims);
     this.fMean = new Float64Array(this.dims);
     this.fStd = new Float64Array(this.dims);
@@ -155,9 +178,13 @@ export class StreamingDetector {
     const x = this.current;
     const ready = this.extractor.push(values, x);
     let g = this.gaussian ? this.gaussian.update(values) : 0;
+    let by: Scorer = 'gaussian';
     if (this.seasonal) {
       const s = this.seasonal.update(values, t);
-      if (s > g) g = s;
+      if (s > g) {
+        g = s;
+        by = 'seasonal';
+      }
     }
     const out = this.result;
     out.score = 0;
@@ -167,7 +194,8 @@ export class StreamingDetector {
     let raw = 0;
     if (this.models > 0) raw = this.rawScore(x);
     // after scoring: the point joins the training window only now (no look-ahead)
-    this.train.set(x, this.tHead * this.dims);
+    // a loop, not set(): f64 → f32 set() takes V8's slow mixed-type path
+    for (let f = 0, o = this.tHead * this.dims; f < this.dims; f++) this.train[o + f] = x[f]!;
     this.tHead = (this.tHead + 1) % this.options.trainWindow;
     if (this.tCount < this.options.trainWindow) this.tCount++;
     this.sinceFit++;
@@ -176,6 +204,7 @@ export class StreamingDetector {
     out.raw = raw;
     const c = this.calibrator.update(raw);
     out.calibrated = g > c ? (g < 1 ? g : 1) : c;
+    this.scoredBy = g > c ? by : 'forest';
     out.score = this.suppressor.update(out.calibrated);
     return out;
   }
@@ -192,7 +221,7 @@ export class StreamingDetector {
     const start = n < this.options.trainWindow ? 0 : this.tHead;
     for (let i = 0; i < n; i++) {
       const src = ((start + i) % this.options.trainWindow) * d;
-      scratch.set(this.train.subarray(src, src + d), i * d);
+      for (let f = 0; f < d; f++) scratch[i * d + f] = this.train[src + f]!;
     }
     this.forest.fit(scratch, n, d);
     this.featureStats(scratch, n);
@@ -200,7 +229,7 @@ export class StreamingDetector {
     this.models++;
   }
 
-  private featureStats(data: Float64Array, n: number): void {
+  private featureStats(data: Float64Array | Float32Array, n: number): void {
     const d = this.dims;
     for (let f = 0; f < d; f++) {
       let s = 0;
@@ -216,8 +245,30 @@ export class StreamingDetector {
     }
   }
 
+  /**
+   * Why the last point scored what it did, from the part that gave the score: the forest (the
+   * feature furthest from the training window), the Gaussian companion (value, change or
+   * short-run mean against the long run) or the daily-cycle one (against the same time on
+   * earlier days). Called on events only: it may allocate.
+   */
+  explain(): Explanation {
+    if (this.scoredBy === 'gaussian' && this.gaussian) {
+      const w = this.gaussian.why;
+      const name = this.channelNames[w.channel] ?? `channel ${w.channel}`;
+      return { by: 'gaussian', feature: `${name} ${w.kind}`, z: w.z, text: `${name} ${w.kind}: ${signed(w.z)} σ from its long-run ${w.kind === 'change' ? 'change' : 'mean'}` };
+    }
+    if (this.scoredBy === 'seasonal' && this.seasonal) {
+      const w = this.seasonal.why;
+      const name = this.channelNames[w.channel] ?? `channel ${w.channel}`;
+      const when = this.seasonal.options.periodMs === 86_400_000 ? 'the same time on earlier days' : 'the same phase of earlier cycles';
+      return { by: 'seasonal', feature: name, z: w.z, text: `${name}: ${signed(w.z)} typical misses from ${when} (expected about ${w.expected.toPrecision(4)})` };
+    }
+    const f = this.forestExplanation();
+    return { by: 'forest', ...f, text: `${f.feature} moved most: ${signed(f.z)} σ from the last ${this.options.trainWindow} points` };
+  }
+
   /** Which feature of the last point lies furthest from the training window (in std devs). */
-  explain(): { feature: string; z: number } {
+  private forestExplanation(): { feature: string; z: number } {
     let best = 0;
     let bestZ = 0;
     for (let f = 0; f < this.dims; f++) {
