@@ -84,6 +84,21 @@ export const anomalyConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Stuck-value companion, fused by max: a run of one repeated value longer than any earlier
+     * run, scored by how many typical quiet spells beyond it; silent until the series has
+     * varied (`min_points`, `min_runs`) and while more than `max_repeat_share` of its points
+     * repeated the previous one. Off by default (`weight: 0`): neutral on the NAB subset.
+     */
+    flatline: z
+      .object({
+        weight: z.number().min(0).max(1).default(d.flatline?.weight ?? 0),
+        min_points: z.number().int().min(2).default(d.flatline?.minPoints ?? 64),
+        min_runs: z.number().int().min(1).default(d.flatline?.minRuns ?? 8),
+        max_repeat_share: z.number().gt(0).max(1).default(d.flatline?.maxRepeatShare ?? 0.5),
+      })
+      .strict()
+      .prefault({}),
     /** Which metrics get a per-series detector (glob patterns with `*`). */
     metrics: z
       .object({
@@ -133,6 +148,7 @@ export function detectorOptions(c: AnomalyConfig, seed = c.seed): DetectorOption
     extrapolation: c.extrapolation,
     gaussian: { window: c.gaussian.window, weight: c.gaussian.weight, short: c.gaussian.short, shortGain: c.gaussian.short_gain },
     seasonal: { periodMs: c.seasonal.period, bins: c.seasonal.bins, cycles: c.seasonal.cycles, weight: c.seasonal.weight, maxResidualShare: c.seasonal.max_residual_share, window: c.seasonal.window },
+    flatline: { weight: c.flatline.weight, minPoints: c.flatline.min_points, minRuns: c.flatline.min_runs, maxRepeatShare: c.flatline.max_repeat_share },
     ...(c.variant === 'extended' ? { variant: 'extended' as const } : {}),
   };
 }
