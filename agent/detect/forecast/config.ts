@@ -63,6 +63,11 @@ export const forecastConfigSchema = z
      * of under-forecasting a leak that wobbles.
      */
     curvature_significance: z.number().positive().default(2),
+    /**
+     * Consecutive fits (bucket closes) that must find the series degrading before a time to
+     * exhaustion is published: one bucket's noise can swing a fit, a real leak holds.
+     */
+    confirm_fits: z.number().int().min(1).default(2),
     /** Limit values at or above this are "unlimited" (cgroup v1 reports 2^63 - page). */
     unlimited_above: z.number().positive().default(2 ** 60),
     /** Watch only these metrics (default: every metric that declares a limit, plus ceilings). */

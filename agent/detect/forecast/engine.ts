@@ -165,6 +165,7 @@ export class ForecastEngine {
       method: this.config.method,
       envelope: override?.envelope ?? this.config.envelope,
       curvatureSignificance: this.config.curvature_significance,
+      confirmFits: this.config.confirm_fits,
       direction: spec?.exhaustion ?? 'up',
     });
     return {

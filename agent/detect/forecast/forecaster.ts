@@ -29,6 +29,12 @@ export interface ForecasterOptions {
    * span apart (default 0.5): the long-run rate, steps included (see theilSen).
    */
   readonly slopeLagFraction?: number;
+  /**
+   * Consecutive fits (bucket closes) that must find the series degrading before a time to
+   * exhaustion is published (default 2). One bucket's noise can swing a fit (a bursty plateau
+   * near its limit produced single-bucket ETAs under 30 min); a real leak holds from fit to fit.
+   */
+  readonly confirmFits?: number;
 }
 
 /** −1 improving (moving away from exhaustion), 0 stable, 1 degrading (moving toward it). */
@@ -87,6 +93,10 @@ export class Forecaster {
   private openMaxT = 0;
   // Cached fit, recomputed when the set of closed buckets changes.
   private dirty = true;
+  /** Counts refits; with degradingFits, how many consecutive fits found the series degrading. */
+  private fitId = 0;
+  private streakFitId = -1;
+  private degradingFits = 0;
   private fitSlope = 0;
   private fitTau = 0;
   private bend: QuadraticFit | undefined;
@@ -223,8 +233,14 @@ export class Forecaster {
     if (material && this.fitTau >= tauMin && slope > 0 && !(asymptote !== undefined && asymptote < thr)) trend = 1;
     else if (material && this.fitTau <= -tauMin && slope < 0) trend = -1;
 
+    if (this.fitId !== this.streakFitId) {
+      this.streakFitId = this.fitId;
+      this.degradingFits = trend === 1 ? this.degradingFits + 1 : 0;
+    } else if (trend !== 1) this.degradingFits = 0;
+    const confirmed = this.degradingFits >= (this.opts.confirmFits ?? 2);
+
     let timeToThreshold: number | undefined;
-    if (trend === 1) {
+    if (trend === 1 && confirmed) {
       const remaining = thr - level;
       if (remaining <= 0) timeToThreshold = 0;
       else if (linear) timeToThreshold = remaining / slope;
@@ -263,6 +279,7 @@ export class Forecaster {
   }
 
   private refit(): void {
+    this.fitId++;
     const n = this.count;
     const span = n > 1 ? this.minT[n - 1]! - this.minT[0]! : 0;
     const all = theilSen(this.minT, this.minV, 0, n, this.scratch, span * (this.opts.slopeLagFraction ?? 0.5));

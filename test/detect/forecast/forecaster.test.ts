@@ -153,6 +153,26 @@ describe('Forecaster mechanics', () => {
     expect(f.forecast(139_000, 400, 0.95)).toBeDefined();
   });
 
+  it('publishes an ETA only once two consecutive fits (bucket closes) find the series degrading', () => {
+    const firsts = (confirmFits: number): { trend: number; eta: number } => {
+      const f = new Forecaster({ windowMs: WINDOW, bucketMs: BUCKET, minPoints: 6, method: 'theil-sen', envelope: 'peak', curvatureSignificance: 2, confirmFits });
+      let trend = Number.NaN;
+      let eta = Number.NaN;
+      for (let t = 0; t < 400 && Number.isNaN(eta); t++) {
+        f.push(t * 1000, 100 + 0.5 * t + (t % 7)); // a leak under a small sawtooth
+        const r = f.forecast(t * 1000, 400, 0.95);
+        if (r?.trend === 1 && Number.isNaN(trend)) trend = t;
+        if (r?.timeToThreshold !== undefined) eta = t;
+      }
+      return { trend, eta };
+    };
+    const one = firsts(1);
+    const two = firsts(2);
+    expect(one.trend).toBe(two.trend); // the fits are the same ...
+    expect(one.eta).toBe(one.trend); // ... one fit publishes at once ...
+    expect(two.eta).toBe(two.trend + BUCKET / 1000); // ... two wait for the next bucket's fit
+  });
+
   it('draining backlog: improving trend and time to drain ≈ backlog / rate', () => {
     const f = make();
     let last: Forecast | undefined;
