@@ -84,6 +84,22 @@ describe('streaming detector', () => {
     expect(d.explain().z).toBeGreaterThan(10);
   });
 
+  it('holds only what it has seen: the training ring grows as it fills, the daily table comes with the first closed bin', () => {
+    const d = new StreamingDetector(['v'], DEFAULT_DETECTOR_OPTIONS);
+    const young = d.bytes;
+    expect(young).toBeLessThan(8 * 1024); // not the 16 KiB ring + 16 KiB table + model of a full one
+    const r = new Prng(9);
+    const seen: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      d.update([10 + r.gaussian()], 1_700_000_000_000 + i * 1000);
+      if (i === 40 || i === 1999) seen.push(d.bytes);
+    }
+    expect(seen[0]).toBeLessThan(8 * 1024); // 40 points: a few KiB
+    // full: ring (1,000 × 4 features × 4 B) + table (288 × 7 × 8 B) + a 50-tree model, ≈ 110 KiB
+    expect(seen[1]).toBeGreaterThan(100 * 1024);
+    expect(seen[1]).toBeLessThan(120 * 1024);
+  });
+
   it('config defaults map onto the detector defaults', () => {
     const o = detectorOptions(anomalyConfigSchema.parse({}));
     expect(o).toEqual({ ...DEFAULT_DETECTOR_OPTIONS, features: { ...DEFAULT_DETECTOR_OPTIONS.features } });

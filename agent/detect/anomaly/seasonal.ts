@@ -62,10 +62,14 @@ export class SeasonalTail {
   readonly options: SeasonalOptions;
   private readonly channels: number;
   private readonly binMs: number;
-  /** Bin means, [channel][cycle slot][bin]. */
-  private readonly means: Float32Array;
-  /** Absolute cycle number each slot of `means` belongs to (−1: empty). */
-  private readonly tags: Int32Array;
+  /**
+   * Bin means, [channel][cycle slot][bin], and the absolute cycle number each slot belongs to
+   * (−1: empty). Allocated when the first bin closes: until then (5 minutes at the defaults)
+   * a detector has nothing to put in them, and a young agent's 200 detectors save 3 MiB.
+   */
+  private means = new Float32Array(0);
+  private tags = new Int32Array(0);
+  private readonly tableSize: number;
   private readonly st: Float64Array;
   private readonly scratch: Float64Array;
 
@@ -74,8 +78,7 @@ export class SeasonalTail {
     this.options = opts;
     this.channels = channels;
     this.binMs = opts.periodMs / opts.bins;
-    this.means = new Float32Array(channels * opts.cycles * opts.bins);
-    this.tags = new Int32Array(channels * opts.cycles * opts.bins).fill(-1);
+    this.tableSize = channels * opts.cycles * opts.bins;
     this.st = new Float64Array(SCALARS * channels);
     for (let c = 0; c < channels; c++) this.st[c * SCALARS + CUR_BIN] = Number.NaN;
     this.scratch = new Float64Array(3 * opts.cycles);
@@ -84,6 +87,7 @@ export class SeasonalTail {
   /** Table and statistics, for persistence (base64 of the typed arrays): a restart keeps its week of days. */
   state(): SeasonalState {
     const b64 = (a: Float32Array | Int32Array | Float64Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+    this.ensureTable();
     return { means: b64(this.means), tags: b64(this.tags), stats: b64(this.st) };
   }
 
@@ -92,12 +96,13 @@ export class SeasonalTail {
     const means = Buffer.from(s.means, 'base64');
     const tags = Buffer.from(s.tags, 'base64');
     const stats = Buffer.from(s.stats, 'base64');
-    if (means.byteLength !== this.means.byteLength || tags.byteLength !== this.tags.byteLength || stats.byteLength !== this.st.byteLength) {
-      throw new Error(`seasonal: state of another shape (${means.byteLength}/${tags.byteLength}/${stats.byteLength} bytes, expected ${this.means.byteLength}/${this.tags.byteLength}/${this.st.byteLength})`);
+    if (means.byteLength !== 4 * this.tableSize || tags.byteLength !== 4 * this.tableSize || stats.byteLength !== this.st.byteLength) {
+      throw new Error(`seasonal: state of another shape (${means.byteLength}/${tags.byteLength}/${stats.byteLength} bytes, expected ${4 * this.tableSize}/${4 * this.tableSize}/${this.st.byteLength})`);
     }
     const st = new Float64Array(new Uint8Array(stats).buffer);
     // CUR_BIN is NaN before the first point; everything else must be finite
     for (let i = 0; i < st.length; i++) if (!Number.isFinite(st[i]!) && i % SCALARS !== CUR_BIN) throw new Error('seasonal: state holds non-finite statistics');
+    this.ensureTable();
     new Uint8Array(this.means.buffer, this.means.byteOffset, this.means.byteLength).set(means);
     new Uint8Array(this.tags.buffer, this.tags.byteOffset, this.tags.byteLength).set(tags);
     this.st.set(st);
@@ -105,6 +110,12 @@ export class SeasonalTail {
 
   get bytes(): number {
     return this.means.byteLength + this.tags.byteLength + this.st.byteLength + this.scratch.byteLength;
+  }
+
+  private ensureTable(): void {
+    if (this.means.length === this.tableSize) return;
+    this.means = new Float32Array(this.tableSize);
+    this.tags = new Int32Array(this.tableSize).fill(-1);
   }
 
   /**
@@ -145,6 +156,7 @@ export class SeasonalTail {
       if (st[so + CUR_N]! > 0) {
         const cycle = Math.floor(cur / bins);
         const slot = c * cycles * bins + (cycle % cycles) * bins + (cur - cycle * bins);
+        this.ensureTable();
         this.means[slot] = st[so + CUR_SUM]! / st[so + CUR_N]!;
         this.tags[slot] = cycle;
       }
@@ -206,7 +218,7 @@ export class SeasonalTail {
         }
         if (cy < 0 || cy >= cycle) continue;
         const slot = c * cycles * bins + (cy % cycles) * bins + p;
-        if (this.tags[slot] !== cy) continue;
+        if (this.tags[slot] !== cy) continue; // also while the table is not allocated yet
         const x = this.means[slot]!;
         let j = k++;
         while (j > 0 && buf[j - 1]! > x) {

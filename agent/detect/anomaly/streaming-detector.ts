@@ -120,7 +120,7 @@ export class StreamingDetector {
    * forest only sees them on its 2^24-level grid over the window's range, so the rounding
    * (a part in 2^24 of the value) moves a split by a level at most: NAB scores did not move.
    */
-  private readonly train: Float32Array;
+  private train: Float32Array;
   private tHead = 0;
   private tCount = 0;
   private sinceFit = 0;
@@ -151,7 +151,8 @@ export class StreamingDetector {
     this.gaussian = options.gaussian && options.gaussian.weight > 0 ? new GaussianTail(channelNames.length, options.gaussian) : undefined;
     this.seasonal = options.seasonal && options.seasonal.weight > 0 ? new SeasonalTail(channelNames.length, options.seasonal) : undefined;
     this.flatline = options.flatline && options.flatline.weight > 0 ? new FlatlineTail(channelNames.length, options.flatline) : undefined;
-    this.train = new Float32Array(options.trainWindow * this.dims);
+    // grows as it fills (like a series' ring): a young detector holds what it has seen
+    this.train = new Float32Array(Math.min(options.trainWindow, 64) * this.dims);
     this.current = new Float64Array(this.dims);
     this.fMean = new Float64Array(this.dims);
     this.fStd = new Float64Array(this.dims);
@@ -210,6 +211,7 @@ export class StreamingDetector {
     if (this.models > 0) raw = this.rawScore(x);
     // after scoring: the point joins the training window only now (no look-ahead)
     // a loop, not set(): f64 → f32 set() takes V8's slow mixed-type path
+    if ((this.tHead + 1) * this.dims > this.train.length) this.growTrain(this.tHead + 1);
     for (let f = 0, o = this.tHead * this.dims; f < this.dims; f++) this.train[o + f] = x[f]!;
     this.tHead = (this.tHead + 1) % this.options.trainWindow;
     if (this.tCount < this.options.trainWindow) this.tCount++;
@@ -222,6 +224,15 @@ export class StreamingDetector {
     this.scoredBy = g > c ? by : 'forest';
     out.score = this.suppressor.update(out.calibrated);
     return out;
+  }
+
+  /** Makes room for `rows` training rows (doubling, at most the window); only before the ring is full. */
+  private growTrain(rows: number): void {
+    const d = this.dims;
+    if (rows * d <= this.train.length) return;
+    const next = new Float32Array(Math.min(this.options.trainWindow, Math.max(rows, (2 * this.train.length) / d)) * d);
+    next.set(this.train.subarray(0, this.tCount * d));
+    this.train = next;
   }
 
   /** Rebuilds the model from the training window (cost ≈ trees × ψ × log ψ × features). */
@@ -356,6 +367,7 @@ export class StreamingDetector {
     if (this.flatline && s.flatline) this.flatline.setState(s.flatline);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const skip = s.rows - rows; // a smaller window now: keep the newest rows
+    this.growTrain(rows);
     for (let i = 0; i < rows; i++) for (let f = 0; f < d; f++) this.train[i * d + f] = view.getFloat64(((skip + i) * d + f) * 8, true);
     this.tCount = rows;
     this.tHead = rows % this.options.trainWindow;
