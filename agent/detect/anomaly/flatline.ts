@@ -1,3 +1,5 @@
+import { RunningState } from './running-state.ts';
+
 export interface FlatlineOptions {
   /** Multiplies the score before it is fused with the others (0: off). */
   readonly weight: number;
@@ -43,35 +45,14 @@ const SCALARS = 8;
  * allocated. The longest run is never forgotten: a series that once stalled for a day stays
  * quiet on shorter stalls (conservative).
  */
-export class FlatlineTail {
+export class FlatlineTail extends RunningState {
   readonly options: FlatlineOptions;
   private readonly channels: number;
-  private readonly st: Float64Array;
 
   constructor(channels: number, opts: FlatlineOptions = DEFAULT_FLATLINE) {
+    super(SCALARS * channels, 'flatline companion');
     this.options = opts;
     this.channels = channels;
-    this.st = new Float64Array(SCALARS * channels);
-  }
-
-  get bytes(): number {
-    return this.st.byteLength;
-  }
-
-  /** Counts, for persistence. */
-  state(): number[] {
-    return Array.from(this.st);
-  }
-
-  /** Whether `s` is a state of this shape (same channels), all finite (only finite values are ever kept). */
-  accepts(s: readonly number[]): boolean {
-    return s.length === this.st.length && s.every((v) => Number.isFinite(v));
-  }
-
-  /** Throws (and changes nothing) when the state is of another shape or not finite. */
-  setState(s: readonly number[]): void {
-    if (!this.accepts(s)) throw new Error(`flatline companion: state holds ${s.length} values, expected ${this.st.length} finite ones`);
-    this.st.set(s);
   }
 
   /**

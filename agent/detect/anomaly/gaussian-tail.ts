@@ -1,3 +1,4 @@
+import { RunningState } from './running-state.ts';
 import { tailScore } from './calibration.ts';
 
 export interface GaussianTailOptions {
@@ -24,42 +25,21 @@ export interface GaussianTailOptions {
  * like the largest training value. On the NAB subset the forest alone scores 50.4, this
  * companion alone 55.9, the max of the two 62.2 (agent/detect/README.md).
  */
-export class GaussianTail {
+export class GaussianTail extends RunningState {
   private readonly horizon: number;
   private readonly weight: number;
-  /** Per channel: n, mean, var of the value; mean, var of the diff; previous value; short-term mean. */
-  private readonly st: Float64Array;
   private readonly channels: number;
   private readonly short: number;
   private readonly shortGain: number;
 
   constructor(channels: number, opts: GaussianTailOptions) {
+    // per channel: n, mean, var of the value; mean, var of the diff; previous value; short-term mean
+    super(7 * channels, 'gaussian companion');
     this.channels = channels;
     this.horizon = Math.max(2, opts.window);
     this.weight = opts.weight;
     this.short = opts.short ?? 0;
     this.shortGain = opts.shortGain ?? 1;
-    this.st = new Float64Array(7 * channels);
-  }
-
-  get bytes(): number {
-    return this.st.byteLength;
-  }
-
-  /** Running statistics, for persistence: a restart goes on where it stopped instead of re-learning 8,000 points. */
-  state(): number[] {
-    return Array.from(this.st);
-  }
-
-  /** Whether `s` is a state of this shape (same channels), all finite. */
-  accepts(s: readonly number[]): boolean {
-    return s.length === this.st.length && s.every((v) => Number.isFinite(v));
-  }
-
-  /** Throws (and changes nothing) when the state is of another shape or not finite. */
-  setState(s: readonly number[]): void {
-    if (!this.accepts(s)) throw new Error(`gaussian companion: state holds ${s.length} values, expected ${this.st.length} finite ones`);
-    this.st.set(s);
   }
 
   /**
