@@ -285,6 +285,13 @@ export class Forecaster {
     const all = theilSen(this.minT, this.minV, 0, n, this.scratch, span * (this.opts.slopeLagFraction ?? 0.5));
     this.fitTau = all.tau;
     this.fitSlope = this.opts.method === 'floor-trend' ? olsSlope(this.minT, this.minV, 0, n) : all.slope;
+    // A leak lifts the peaks with the floor; a bursty app warming up fills the bottom of its
+    // swings under peaks that stay put. The slower of the two (in the direction of exhaustion)
+    // is the growth both agree on.
+    if (this.opts.method === 'theil-sen' && this.fitSlope > 0) {
+      const peaks = theilSen(this.maxT, this.maxV, 0, n, this.scratch, span * (this.opts.slopeLagFraction ?? 0.5));
+      if (peaks.slope < this.fitSlope) this.fitSlope = Math.max(0, peaks.slope);
+    }
     // Optionally the bend is judged without the oldest points (a young series' own start-up).
     const skip = Math.floor(n * (this.opts.bendSkip ?? 0));
     this.bend = this.opts.method === 'theil-sen' || this.opts.method === 'floor-trend' ? fitQuadratic(this.minT, this.minV, skip, n - skip) : undefined;
