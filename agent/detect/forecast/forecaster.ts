@@ -307,7 +307,8 @@ export class Forecaster {
     const recent = Math.ceil((2 * n) / 3);
     if (this.bendT < 0 && recent >= 6 && recent < n - skip) {
       const r = fitQuadratic(this.minT, this.minV, n - recent, recent);
-      if (r && r.curvatureT >= 0 && r.slope >= 0.5 * this.fitSlope && this.fitSlope > 0) this.bendT = 0;
+      // (against the floor's own slope: the bend and this check are both about the floor)
+      if (r && r.curvatureT >= 0 && r.slope >= 0.5 * all.slope && all.slope > 0) this.bendT = 0;
     }
     this.remeasureHeights(this.slope());
     this.updateHeight();
