@@ -20,8 +20,6 @@ export interface ForecasterOptions {
   readonly curvatureSignificance: number;
   /** `up`: exhaustion when the value grows to the threshold (memory); `down`: when it falls. */
   readonly direction?: 'up' | 'down';
-  /** Fraction of the oldest floor points left out of the bend test (default 0). */
-  readonly bendSkip?: number;
   /** Fraction of the window whose raw samples give the current level (default 1/3). */
   readonly recentFraction?: number;
   /**
@@ -282,19 +280,18 @@ export class Forecaster {
     this.fitId++;
     const n = this.count;
     const span = n > 1 ? this.minT[n - 1]! - this.minT[0]! : 0;
-    const all = theilSen(this.minT, this.minV, 0, n, this.scratch, span * (this.opts.slopeLagFraction ?? 0.5));
+    const minLag = span * (this.opts.slopeLagFraction ?? 0.5);
+    const all = theilSen(this.minT, this.minV, 0, n, this.scratch, minLag);
     this.fitTau = all.tau;
     this.fitSlope = this.opts.method === 'floor-trend' ? olsSlope(this.minT, this.minV, 0, n) : all.slope;
     // A leak lifts the peaks with the floor; a bursty app warming up fills the bottom of its
     // swings under peaks that stay put. The slower of the two (in the direction of exhaustion)
     // is the growth both agree on.
     if (this.opts.method === 'theil-sen' && this.fitSlope > 0) {
-      const peaks = theilSen(this.maxT, this.maxV, 0, n, this.scratch, span * (this.opts.slopeLagFraction ?? 0.5));
+      const peaks = theilSen(this.maxT, this.maxV, 0, n, this.scratch, minLag);
       if (peaks.slope < this.fitSlope) this.fitSlope = Math.max(0, peaks.slope);
     }
-    // Optionally the bend is judged without the oldest points (a young series' own start-up).
-    const skip = Math.floor(n * (this.opts.bendSkip ?? 0));
-    this.bend = this.opts.method === 'theil-sen' || this.opts.method === 'floor-trend' ? fitQuadratic(this.minT, this.minV, skip, n - skip) : undefined;
+    this.bend = this.opts.method === 'theil-sen' || this.opts.method === 'floor-trend' ? fitQuadratic(this.minT, this.minV, 0, n) : undefined;
     // The t statistic assumes independent residuals. When the quadratic misses the shape of the
     // floor (a staircase's flats, a start-up transient before a straight climb) neighbouring
     // residuals share a sign and the bend looks far surer than it is: discount it by the usual
@@ -305,7 +302,7 @@ export class Forecaster {
     // at all and still climb at half the window's rate or more, the bend is in the past and the
     // growth is not levelling off. (Growth that is levelling off keeps bending, or goes flat.)
     const recent = Math.ceil((2 * n) / 3);
-    if (this.bendT < 0 && recent >= 6 && recent < n - skip) {
+    if (this.bendT < 0 && recent >= 6 && recent < n) {
       const r = fitQuadratic(this.minT, this.minV, n - recent, recent);
       // (against the floor's own slope: the bend and this check are both about the floor)
       if (r && r.curvatureT >= 0 && r.slope >= 0.5 * all.slope && all.slope > 0) this.bendT = 0;
